@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..definitions.loader import LoadedStudy
+from ..diagnostics import Diagnostic, Severity
+from ._base import denominator_of, results_with_index
+
+
+def ek203_events_exceed_n(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+    """Events exceed the denominator.
+
+    A count of patients with an outcome cannot exceed the number of patients it
+    is counted among; a subgroup cannot be larger than its population.
+
+    Reference: definition of a proportion (numerator is a subset of the
+    denominator); FHIR R5 Evidence.statistic.numberAffected / sampleSize.
+
+    **Bad**::
+
+        events: 50
+        denominator: {kind: count, value: 42}
+
+    **Good**::
+
+        events: 35
+        denominator: {kind: count, value: 42}
+    """
+    for i, result in results_with_index(loaded, "proportion"):
+        n = denominator_of(loaded, result)
+        if result.events is not None and n is not None and result.events > n:
+            yield loaded.diag("EK203", Severity.ERROR,
+                              f"result '{result.id}': {result.events} events out of {n}",
+                              "results", i, "events", hint="events must be at most the denominator")
+    total = loaded.study.population.n.value
+    for i, sub in enumerate(loaded.study.population.subgroups):
+        if sub.n.value > total:
+            yield loaded.diag("EK203", Severity.ERROR,
+                              f"subgroup '{sub.id}' has {sub.n.value} patients, more than the "
+                              f"population's {total}", "population", "subgroups", i, "n", "value")

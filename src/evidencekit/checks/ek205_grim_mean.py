@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..definitions.loader import LoadedStudy
+from ..diagnostics import Diagnostic, Severity
+from ..stats import grim_mean
+from ._base import denominator_of, results_with_index
+
+
+def _ranges(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values) if values else "none"
+
+
+def ek205_grim_mean(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+    """Mean not reachable from integer data (GRIM).
+
+    For a variable whose values are whole numbers (`integer_valued: true`), a
+    mean reported with d decimals over N patients must equal S/N, rounded, for
+    some integer sum S. Testable only when N < 10^d and N is known; otherwise
+    the rule says it could not test (EK208, info).
+
+    Reference: Brown NJL, Heathers JAJ. The GRIM test. Soc Psychol Personal Sci
+    2017;8(4):363-369. doi:10.1177/1948550616673876
+
+    **Bad** (no whole number of cycles over 35 patients averages 1.82)::
+
+        value: 1.82
+        denominator: {kind: count, value: 35}
+
+    **Good**::
+
+        value: 1.83        # 64 / 35 = 1.829
+        denominator: {kind: count, value: 35}
+    """
+    variables = {v.id: v for v in loaded.study.variables}
+    for i, result in results_with_index(loaded, "mean"):
+        variable = variables.get(result.variable)
+        if result.value is None or variable is None or not variable.integer_valued:
+            continue
+        n = denominator_of(loaded, result)
+        if n is None:
+            ceiling = loaded.study.population_ids().get(result.population) or 0
+            possible = [m for m in range(1, ceiling + 1) if grim_mean(result.value, m)[1]]
+            yield loaded.diag("EK208", Severity.INFO,
+                              f"result '{result.id}': GRIM for the mean not testable, the denominator "
+                              f"is unknown; of N = 1..{ceiling}, only {_ranges(possible)} can give a "
+                              f"whole-number mean of {result.value}", "results", i, "denominator")
+            continue
+        testable, sums = grim_mean(result.value, n)
+        if not testable:
+            yield loaded.diag("EK208", Severity.INFO,
+                              f"result '{result.id}': GRIM for the mean not testable, N={n} is not "
+                              f"smaller than 10^{len(result.value.split('.')[-1]) if '.' in result.value else 0}",
+                              "results", i, "value")
+        elif not sums:
+            yield loaded.diag("EK205", Severity.WARNING,
+                              f"result '{result.id}': no whole-number total over {n} patients gives "
+                              f"a mean of {result.value}", "results", i, "value",
+                              hint="check the mean, the denominator and whether the data are whole numbers")

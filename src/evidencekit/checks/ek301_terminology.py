@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..definitions.loader import LoadedStudy
+from ..diagnostics import Diagnostic, Severity
+from ..terminology import concept
+
+
+def concept_uses(loaded: LoadedStudy) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """Every terminology key a definition uses, with its value path."""
+    study = loaded.study
+    for i, key in enumerate(study.design.codes):
+        yield key, ("design", "codes", i)
+    for i, crit in enumerate(study.population.eligibility.criteria):
+        if crit.concept:
+            yield crit.concept, ("population", "eligibility", "criteria", i, "concept")
+    for i, key in enumerate(study.exposure.concepts):
+        yield key, ("exposure", "concepts", i)
+    if study.assessment is not None:
+        for section in ("risk_of_bias", "certainty"):
+            judged = getattr(study.assessment, section)
+            yield judged.rating, ("assessment", section, "rating")
+            for i, dom in enumerate(judged.domains):
+                yield dom.type, ("assessment", section, "domains", i, "type")
+                yield dom.rating, ("assessment", section, "domains", i, "rating")
+
+
+def ek301_unknown_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+    """Code is not in the terminology table.
+
+    Every code evidencekit emits comes from its terminology table
+    (`evidencekit.terminology`), each entry citing its source. A key that is
+    not there would be an invented code.
+
+    Reference: evidencekit design, "No invented codes"; shared/reference/fhir-modeling.md §2, §4.
+
+    **Bad**::
+
+        concept: sct:12345
+
+    **Good**::
+
+        concept: sct:396230008
+    """
+    import difflib
+
+    from ..terminology import CONCEPTS
+
+    for key, path in concept_uses(loaded):
+        if concept(key) is None:
+            close = difflib.get_close_matches(key, sorted(CONCEPTS), n=1, cutoff=0.7)
+            yield loaded.diag("EK301", Severity.ERROR, f"code '{key}' is not in the terminology table",
+                              *path, hint=f"did you mean '{close[0]}'?" if close else
+                              "add it to evidencekit/terminology with its source, or use a text description")
+
+
+def ek302_unverified_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+    """Code is not verified against its authoritative source.
+
+    Concepts marked `corroborated` or `unverified` in the terminology table may
+    be used, but every use is reported so it is checked before release.
+
+    Reference: shared/reference/fhir-modeling.md §4 (terminology table status column).
+
+    **Bad**::
+
+        concepts: [mesh:D016756]     # UNVERIFIED in the reference
+
+    **Good**::
+
+        concepts: [ncit:C2701]       # VERIFIED
+    """
+    for key, path in concept_uses(loaded):
+        found = concept(key)
+        if found is not None and found.status in ("corroborated", "unverified"):
+            yield loaded.diag("EK302", Severity.WARNING,
+                              f"code '{key}' ({found.display}) is {found.status}, not verified: {found.source}",
+                              *path, hint="verify it against the code system's authoritative release")

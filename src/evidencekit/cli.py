@@ -1,0 +1,148 @@
+"""The ``evidencekit`` command line: a thin shell over :mod:`evidencekit.pipeline`.
+
+Exit codes: 0 success (warnings allowed), 1 errors in the input or output,
+2 usage or environment error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .diagnostics import Diagnostic, Severity, has_errors, render
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+FORMATS = click.Choice(["text", "json", "sarif"])
+_DEFAULT_CONFIG = Path("evidencekit.yaml")
+
+
+def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "") -> int:
+    if fmt == "text":
+        shown = [d for d in diagnostics if d.severity is not Severity.INFO] if not os.environ.get(
+            "EVIDENCEKIT_SHOW_INFO") else diagnostics
+        text = render(diagnostics, "text") if shown is diagnostics else render(shown, "text")
+        if shown is not diagnostics and len(shown) != len(diagnostics):
+            text += f" ({len(diagnostics) - len(shown)} info not shown; use --format json or --show-info)"
+        click.echo(text)
+        if summary:
+            click.echo(summary)
+    else:
+        click.echo(render(diagnostics, fmt))
+    return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK
+
+
+def _guard(command: Callable[..., int]) -> Callable[..., None]:
+    """Run a command, turning unexpected exceptions into exit code 2 without a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("EVIDENCEKIT_DEBUG"):
+                raise
+            click.echo(f"evidencekit: internal error: {type(exc).__name__}: {exc} "
+                       "(set EVIDENCEKIT_DEBUG=1 for a traceback, and please report it)", err=True)
+            sys.exit(EXIT_USAGE)
+        sys.exit(code)
+
+    wrapper.__name__ = command.__name__
+    wrapper.__doc__ = command.__doc__
+    return wrapper
+
+
+def _show_info(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        os.environ["EVIDENCEKIT_SHOW_INFO"] = "1"
+    return value
+
+
+_show_info_option = click.option("--show-info", is_flag=True, expose_value=False, callback=_show_info,
+                                 help="Also print info diagnostics (e.g. checks that could not be run).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evidencekit")
+def main() -> None:
+    """Compile study definitions (YAML) into validated FHIR R5 evidence resources."""
+
+
+@main.command("check")
+@click.argument("definitions", default="definitions", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@_show_info_option
+@_guard
+def check_command(definitions: Path, fmt: str) -> int:
+    """Load DEFINITIONS and run the consistency checks (nothing is written)."""
+    from .pipeline import check
+
+    result = check(definitions)
+    return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s)")
+
+
+@main.command("build")
+@click.argument("definitions", default="definitions", type=click.Path(path_type=Path))
+@click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path),
+              help="Output directory; resources are written to OUTPUT/r5.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Settings file (default: ./evidencekit.yaml if present).")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@_show_info_option
+@_guard
+def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str) -> int:
+    """Check, compile and validate DEFINITIONS, then write OUTPUT/r5 atomically."""
+    from .pipeline import build
+
+    if config_path is None and _DEFAULT_CONFIG.is_file():
+        config_path = _DEFAULT_CONFIG
+    if config_path is not None and not config_path.is_file():
+        raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
+    result = build(definitions, output, config_path=config_path)
+    summary = ""
+    if result.written_to is not None and result.compiled is not None:
+        counts = Counter(r["resourceType"] for r in result.compiled.resources)
+        kinds = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+        summary = (f"built {len(result.compiled.resources)} resources ({kinds}) from "
+                   f"{len(result.studies)} study definition(s) into {result.written_to}")
+    elif has_errors(result.diagnostics):
+        summary = "nothing written: fix the errors above (the previous output is untouched)"
+    return _emit(result.diagnostics, fmt, summary)
+
+
+@main.command("validate")
+@click.argument("output", default="output", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@_show_info_option
+@_guard
+def validate_command(output: Path, fmt: str) -> int:
+    """Validate built FHIR output (a directory such as output/r5, or one JSON file)."""
+    from .pipeline import validate_directory
+
+    diagnostics = validate_directory(output)
+    return _emit(diagnostics, fmt, f"validated {output}")
+
+
+@main.command("schema")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the schema to this file instead of standard output.")
+@_guard
+def schema_command(output: Path | None) -> int:
+    """Print the JSON Schema of the study definition format."""
+    from .definitions.schema import study_schema_json
+
+    text = study_schema_json()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    return EXIT_OK

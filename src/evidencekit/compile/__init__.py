@@ -1,0 +1,51 @@
+"""Compile study definitions into FHIR R5 resources (one module per resource kind).
+
+The running order below is the whole dependency story: each step only reads
+the study and what earlier steps produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..definitions.loader import LoadedStudy
+from .assessment import compile_assessments
+from .citation import compile_citation
+from .context import CompileContext, CompiledResource, Json
+from .evidence import compile_evidence
+from .groups import compile_groups
+from .report import compile_report
+from .variables import compile_variables
+
+__all__ = ["CompileResult", "compile_studies"]
+
+
+@dataclass
+class CompileResult:
+    """Every compiled resource, in a stable order, with its source information."""
+
+    compiled: list[CompiledResource] = field(default_factory=list)
+
+    @property
+    def resources(self) -> list[Json]:
+        return [c.resource for c in self.compiled]
+
+
+def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]:
+    ctx = CompileContext(config, loaded)
+    resources: list[Json] = [compile_citation(ctx)]
+    resources += compile_groups(ctx)
+    resources += compile_variables(ctx)
+    resources += compile_evidence(ctx)
+    resources += compile_assessments(ctx)
+    compile_report(ctx, resources)
+    return ctx.compiled
+
+
+def compile_studies(studies: list[LoadedStudy], config: Config) -> CompileResult:
+    """Compile every study (sorted by id, so output order never depends on file order)."""
+    result = CompileResult()
+    for loaded in sorted(studies, key=lambda s: s.study.id):
+        result.compiled.extend(compile_study(loaded, config))
+    return result

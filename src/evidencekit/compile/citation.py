@@ -1,0 +1,148 @@
+"""Study definition -> journal-article Citation (EBM profile journal-article-citation)."""
+
+from __future__ import annotations
+
+from .context import EBM, CompileContext, Json, div
+
+__all__ = ["compile_citation"]
+
+_ISSN_TYPE = "https://www.nlm.nih.gov/bsd/licensee/elements_descriptions.html#issn"
+_V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+def compile_citation(ctx: CompileContext) -> Json:
+    study, cit = ctx.study, ctx.study.citation
+    rid = ctx.rid("citation")
+    authors = [f"{a.family} {a.initials}" for a in cit.authors]
+    vancouver = (f"{', '.join(authors)}. {cit.title}. {cit.journal.abbreviation}. "
+                 f"{cit.issue_date[:4]};{cit.volume}({cit.issue}):{cit.pages}. doi:{cit.doi}. PMID: {cit.pmid}.")
+    contained = [
+        {"resourceType": "Practitioner", "id": f"author{i}",
+         "name": [{"text": f"{a.family} {a.initials}", "family": a.family}]}
+        for i, a in enumerate(cit.authors)
+    ]
+    publication_form: Json = {
+        "publishedIn": {
+            "type": {"coding": [{"system": "http://hl7.org/fhir/published-in-type", "code": "D020492",
+                                 "display": "Periodical"}]},
+            "identifier": [
+                {"type": {"coding": [{"system": _ISSN_TYPE, "code": issn.medium.capitalize(),
+                                      "display": issn.medium.capitalize()}],
+                          "text": f"{issn.medium.capitalize()} ISSN"},
+                 "system": "https://portal.issn.org", "value": issn.value}
+                for issn in cit.journal.issn
+            ] + [
+                {"type": {"coding": [{"system": _V2_0203, "code": "XX", "display": "Organization identifier"}],
+                          "text": "ISOAbbreviation"},
+                 "system": "https://www.issn.org/services/online-services/access-to-the-ltwa/",
+                 "value": cit.journal.abbreviation},
+            ],
+            "title": cit.journal.title,
+        },
+        "volume": cit.volume,
+        "issue": cit.issue,
+    }
+    if cit.epub_date:
+        publication_form["articleDate"] = cit.epub_date
+    publication_form["publicationDateText"] = cit.issue_date
+    publication_form["language"] = [{"coding": [{"system": "urn:ietf:bcp:47", "code": cit.language,
+                                                 "display": "English"}]}]
+    first, _, last = cit.pages.partition("-")
+    publication_form["pageString"] = cit.pages
+    publication_form["firstPage"] = first
+    if last:
+        publication_form["lastPage"] = last
+    status_dates = []
+    if cit.epub_date:
+        status_dates.append({"activity": {"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
+                                                      "code": "published-early-form"}],
+                                          "text": "Published online (e-pub)"},
+                             "period": {"start": cit.epub_date}})
+    status_dates.append({"activity": {"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
+                                                  "code": "published-final-form"}],
+                                      "text": "Published in journal issue"},
+                         "period": {"start": cit.issue_date}})
+    resource: Json = {
+        "resourceType": "Citation",
+        "id": rid,
+        "meta": {"profile": [EBM + "journal-article-citation"]},
+        "text": div(f"Citation: {vancouver}",
+                    ("Identifiers", [f"PMID {cit.pmid}", f"DOI {cit.doi}"]),
+                    ("Journal", [f"{cit.journal.title} ({cit.journal.abbreviation})"] +
+                     [f"ISSN {i.value} ({i.medium})" for i in cit.journal.issn])),
+        "contained": contained,
+        "url": ctx.url("Citation", rid),
+        "version": ctx.config.version,
+        "name": _name(f"Citation {study.id}"),
+        "title": f"Citation for {cit.title}",
+        "status": study.status,
+        "date": study.date,
+        "publisher": ctx.config.publisher,
+        "summary": [{"style": {"coding": [{"system": "http://hl7.org/fhir/citation-summary-style",
+                                           "code": "vancouver"}]},
+                     "text": vancouver}],
+        "citedArtifact": {
+            "identifier": [
+                {"system": "https://pubmed.ncbi.nlm.nih.gov", "value": cit.pmid},
+                {"system": "https://doi.org", "value": cit.doi},
+            ],
+            "currentState": [{"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
+                                          "code": "published-final-form"}]}],
+            "statusDate": status_dates,
+            "title": [{"type": [{"coding": [{"system": "http://hl7.org/fhir/title-type", "code": "primary",
+                                             "display": "Primary title"}]}],
+                       "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": cit.language,
+                                                "display": "English"}]},
+                       "text": cit.title}],
+            "publicationForm": [publication_form],
+            "webLocation": [
+                {"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
+                                             "code": "abstract", "display": "Abstract"}]}],
+                 "url": f"https://pubmed.ncbi.nlm.nih.gov/{cit.pmid}/"},
+                {"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
+                                             "code": "doi-based", "display": "DOI Based"}]}],
+                 "url": f"https://doi.org/{cit.doi}"},
+            ],
+            "classification": [
+                {"type": {"coding": [{"system": "http://hl7.org/fhir/cited-artifact-classification-type",
+                                      "code": "knowledge-artifact-type",
+                                      "display": "Knowledge Artifact Type"}]},
+                 "classifier": [{"coding": [{"system": "http://hl7.org/fhir/citation-artifact-classifier",
+                                             "code": "D016428", "display": "Journal Article"}]}]},
+            ],
+            "contributorship": {
+                "complete": True,
+                "entry": [
+                    {"contributor": {"reference": f"#author{i}", "type": "Practitioner",
+                                     "display": f"{a.family} {a.initials}"},
+                     "forenameInitials": a.initials,
+                     "role": {"coding": [{"system": "http://hl7.org/fhir/contributor-role", "code": "author",
+                                          "display": "Author/Creator"}]},
+                     "rankingOrder": i + 1}
+                    for i, a in enumerate(cit.authors)
+                ],
+            },
+        },
+    }
+    compiled = ctx.add(resource, "citation")
+    for field, fhir_path in (("pmid", "Citation.citedArtifact.identifier[0].value"),
+                             ("doi", "Citation.citedArtifact.identifier[1].value"),
+                             ("volume", "Citation.citedArtifact.publicationForm[0].volume"),
+                             ("issue", "Citation.citedArtifact.publicationForm[0].issue"),
+                             ("pages", "Citation.citedArtifact.publicationForm[0].pageString"),
+                             ("epub_date", "Citation.citedArtifact.publicationForm[0].articleDate"),
+                             ("issue_date", "Citation.citedArtifact.publicationForm[0].publicationDateText")):
+        value = getattr(cit, field)
+        if value is not None:
+            ctx.element(compiled, fhir_path, ("citation", field), str(value), cit.provenance)
+    return resource
+
+
+def _name(text: str) -> str:
+    """A computable name (FHIR cnl-0: starts with a capital, letters/digits/_ only)."""
+    cleaned = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in text.title())
+    cleaned = "_".join(part for part in cleaned.split("_") if part)
+    return cleaned[:1].upper() + cleaned[1:]
+
+
+name_of = _name

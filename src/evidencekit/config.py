@@ -1,0 +1,50 @@
+"""Project settings: canonical base URL, version, publisher, package name.
+
+Read from ``evidencekit.yaml`` (or ``--config``); every key has a default so
+a project without the file still builds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .definitions.yaml_source import read_yaml
+from .diagnostics import Diagnostic, Severity
+
+__all__ = ["Config", "load_config"]
+
+
+class Config(BaseModel):
+    """Settings shared by every resource built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    canonical_base: str = Field("http://example.org/fhir/evidencekit", pattern=r"^https?://[^\s/]+(/[^\s]*[^/\s])?$",
+                                description="canonical URLs are <canonical_base>/<Type>/<id>")
+    version: str = Field("0.1.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+    publisher: str = Field("evidencekit", min_length=1)
+    package_name: str = Field("example.evidencekit.knowledge", pattern=r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$",
+                              description="FHIR NPM package name")
+    package_title: str = Field("evidencekit knowledge package", min_length=1)
+    license: str = Field("CC-BY-4.0", min_length=1, description="SPDX license id of the package")
+
+
+def load_config(path: Path | None) -> tuple[Config | None, list[Diagnostic]]:
+    """Load settings; ``None`` path or a missing default file gives the defaults."""
+    if path is None:
+        return Config(), []
+    located, problems = read_yaml(path, path.name)
+    if located is None:
+        return None, [Diagnostic(d.file, d.line, d.column, "EK502", d.severity, d.message, hint=d.hint)
+                      for d in problems]
+    try:
+        return Config.model_validate(located.data), []
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            pos = located.position(tuple(err["loc"]))
+            out.append(Diagnostic(located.file, pos.line, pos.column, "EK502", Severity.ERROR,
+                                  f"{'.'.join(map(str, err['loc']))}: {err['msg']}"))
+        return None, out

@@ -1,0 +1,307 @@
+"""Load a definitions directory into :class:`Study` models with positions.
+
+Turns every YAML, schema and cross-reference problem into a located
+:class:`Diagnostic`; never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from ..diagnostics import Diagnostic, Severity
+from .model import Study
+from .yaml_source import Located, read_yaml
+
+__all__ = ["LoadedStudy", "load_definitions", "load_file"]
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A validated study and where each of its values was written."""
+
+    study: Study
+    source: Located
+    path: Path
+
+    @property
+    def file(self) -> str:
+        return self.source.file
+
+    def at(self, *path: object, key: bool = False) -> tuple[str, int, int]:
+        """(file, line, column) of a value path such as ("results", 2, "value")."""
+        pos = self.source.position(tuple(path), key=key)
+        return (self.source.file, pos.line, pos.column)
+
+    def diag(self, code: str, severity: Severity, message: str, *path: object,
+             hint: str = "", fhir_path: str = "") -> Diagnostic:
+        file, line, column = self.at(*path)
+        return Diagnostic(file, line, column, code, severity, message, fhir_path, hint)
+
+
+def definition_files(root: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files of a directory (sorted), or the file itself."""
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def display_name(path: Path, root: Path) -> str:
+    """Stable name for diagnostics and the source map: '<dir>/<relative path>'."""
+    if root.is_file():
+        return path.name
+    return (Path(root.resolve().name) / path.relative_to(root)).as_posix()
+
+
+def load_file(path: Path, display: str) -> tuple[LoadedStudy | None, list[Diagnostic]]:
+    located, diagnostics = read_yaml(path, display)
+    if located is None:
+        return None, diagnostics
+    try:
+        study = Study.model_validate(located.data)
+    except ValidationError as exc:
+        return None, [_diagnostic(err, located) for err in exc.errors()]
+    loaded = LoadedStudy(study, located, path)
+    return loaded, _check_ids(loaded)
+
+
+def load_definitions(root: Path) -> tuple[list[LoadedStudy], list[Diagnostic]]:
+    """Load every definition below ``root``; duplicate study ids across files are errors."""
+    files = definition_files(root) if root.exists() else []
+    if not files:
+        return [], [Diagnostic(str(root), 0, 0, "EK010", Severity.ERROR,
+                               f"no *.yaml definition files found in {root}",
+                               hint="pass the definitions directory or a .yaml file")]
+    studies: list[LoadedStudy] = []
+    diagnostics: list[Diagnostic] = []
+    first_seen: dict[str, LoadedStudy] = {}
+    for path in files:
+        if path.name.endswith(".schema.json"):
+            continue
+        loaded, problems = load_file(path, display_name(path, root))
+        diagnostics.extend(problems)
+        if loaded is None:
+            continue
+        other = first_seen.get(loaded.study.id)
+        if other is not None:
+            diagnostics.append(loaded.diag(
+                "EK105", Severity.ERROR,
+                f"study id '{loaded.study.id}' is already used by {other.file}:{other.at('id')[1]}", "id",
+                hint="study ids name the output resources and must be unique across files"))
+            continue
+        first_seen[loaded.study.id] = loaded
+        studies.append(loaded)
+    return studies, diagnostics
+
+
+# -- pydantic errors -> located diagnostics -----------------------------------------------
+
+def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        pos = located.position(loc, key=True)
+        field = str(loc[-1])
+        allowed = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else (
+            "allowed fields here: " + ", ".join(sorted(allowed)) if allowed else "")
+        return Diagnostic(located.file, pos.line, pos.column, "EK101", Severity.ERROR,
+                          f"unknown field '{field}' at {_dotted(loc[:-1]) or 'top level'}", hint=hint)
+    if kind == "missing":
+        pos = located.position(loc[:-1])
+        return Diagnostic(located.file, pos.line, pos.column, "EK102", Severity.ERROR,
+                          f"missing required field '{loc[-1]}' in {_dotted(loc[:-1]) or 'the study'}",
+                          hint=f"add `{loc[-1]}:`; see definitions/study.schema.json")
+    pos = located.position(loc)
+    where = _dotted(loc)
+    message = err["msg"].removeprefix("Value error, ")
+    malformed = kind in ("string_pattern_mismatch", "value_error")
+    code = "EK104" if malformed else "EK103"
+    if kind == "string_pattern_mismatch" and _pattern_hint(loc) == _PATTERN_HINTS["id"]:
+        code = "EK107"
+    if kind == "string_pattern_mismatch":
+        message = f"'{err['input']}' does not have the expected format"
+        hint = _pattern_hint(loc)
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
+        message = f"{message}, got {err['input']!r}"
+        hint = ""
+    elif kind == "literal_error":
+        hint = ""
+    elif kind in ("string_type", "int_type", "list_type", "dict_type", "model_type", "bool_type"):
+        hint = f"got {_describe(err['input'])}"
+        if kind == "int_type":
+            hint += "; write a whole number without quotes or decimals"
+    else:
+        hint = ""
+    return Diagnostic(located.file, pos.line, pos.column, code, Severity.ERROR,
+                      f"{where}: {message}", hint=hint)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "an empty value"
+    return f"{type(value).__name__} {str(value)[:40]!r}"
+
+
+_PATTERN_HINTS = {
+    "id": "ids use lower-case letters, digits and '-', start and end with a letter or digit, max 40 chars",
+    "pmid": "a PubMed id is digits only, e.g. 29856076",
+    "pages": "pages look like 906-912",
+    "initials": "initials are 1-4 capital letters, e.g. AP",
+    "value": "write the value as printed, e.g. 1365-2230",
+}
+
+
+def _pattern_hint(loc: tuple[object, ...]) -> str:
+    for part in reversed(loc):
+        if isinstance(part, str) and part in _PATTERN_HINTS:
+            return _PATTERN_HINTS[part]
+    if any(p in ("source", "variable", "population", "union_of", "subgroups", "limitations") for p in loc):
+        return _PATTERN_HINTS["id"]
+    return ""
+
+
+def _dotted(loc: tuple[object, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_at(loc: tuple[object, ...]) -> list[str]:
+    """Field names (aliases) of the model found by following ``loc`` from Study."""
+    model: typing.Any = Study
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = _model_fields(model).get(str(part))
+        if field is None:
+            return []
+        model = _inner_model(field.annotation)
+        if model is None:
+            return []
+    return list(_model_fields(model))
+
+
+def _model_fields(model: type[BaseModel]) -> dict[str, typing.Any]:
+    return {(f.alias or name): f for name, f in model.model_fields.items()}
+
+
+def _inner_model(annotation: typing.Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# -- cross references inside one study --------------------------------------------------
+
+def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
+    study = loaded.study
+    out: list[Diagnostic] = []
+    seen: dict[tuple[str, str], tuple[object, ...]] = {}
+
+    def declare(namespace: str, ident: str, *path: object) -> None:
+        # Ids are unique per output kind: a Group, an EvidenceVariable and an Evidence
+        # may share a name (e.g. a baseline variable and its result).
+        if (namespace, ident) in seen:
+            first = loaded.at(*seen[(namespace, ident)])
+            out.append(loaded.diag("EK105", Severity.ERROR,
+                                   f"{namespace} id '{ident}' is already used at line {first[1]}", *path,
+                                   hint="ids name output resources; make each one unique in the study"))
+        else:
+            seen[(namespace, ident)] = path
+        if len(study.id) + 1 + len(ident) + 13 > 64:
+            out.append(loaded.diag("EK107", Severity.ERROR,
+                                   f"id '{ident}' is too long: resource ids are '<study id>-<id>' and must "
+                                   "stay within FHIR's 64 characters", *path,
+                                   hint="shorten this id or the study id (together at most 50 characters)"))
+
+    declare("group", study.population.id, "population", "id")
+    declare("group", study.population.eligibility.id, "population", "eligibility", "id")
+    declare("variable", study.exposure.id, "exposure", "id")
+    declare("group", study.exposure.id, "exposure", "id")
+    for i, sub in enumerate(study.population.subgroups):
+        declare("group", sub.id, "population", "subgroups", i, "id")
+    for i, part in enumerate(study.population.partitions):
+        declare("variable", part.id, "population", "partitions", i, "id")
+        declare("result", part.id, "population", "partitions", i, "id")
+    for i, var in enumerate(study.variables):
+        declare("variable", var.id, "variables", i, "id")
+    for i, res in enumerate(study.results):
+        declare("result", res.id, "results", i, "id")
+    limitation_ids = set()
+    for i, lim in enumerate(study.limitations):
+        declare("limitation", lim.id, "limitations", i, "id")
+        limitation_ids.add(lim.id)
+    source_ids = {s.id for s in study.sources}
+    sources_seen: set[str] = set()
+    for i, src in enumerate(study.sources):
+        if src.id in sources_seen:
+            out.append(loaded.diag("EK105", Severity.ERROR, f"source id '{src.id}' is declared twice",
+                                   "sources", i, "id"))
+        sources_seen.add(src.id)
+
+    def need(ident: str, valid: set[str], what: str, *path: object) -> None:
+        if ident not in valid:
+            close = difflib.get_close_matches(ident, sorted(valid), n=1)
+            out.append(loaded.diag("EK106", Severity.ERROR, f"{what} '{ident}' is not defined", *path,
+                                   hint=f"did you mean '{close[0]}'?" if close else
+                                   f"defined {what}s: {', '.join(sorted(valid)) or 'none'}"))
+
+    subgroup_ids = {s.id for s in study.population.subgroups}
+    populations = set(study.population_ids())
+    variable_ids = {v.id for v in study.variables}
+    for i, sub in enumerate(study.population.subgroups):
+        for j, part in enumerate(sub.union_of):
+            need(part, subgroup_ids - {sub.id}, "subgroup", "population", "subgroups", i, "union_of", j)
+    for i, part in enumerate(study.population.partitions):
+        for j, ident in enumerate(part.subgroups):
+            need(ident, subgroup_ids, "subgroup", "population", "partitions", i, "subgroups", j)
+    for i, res in enumerate(study.results):
+        need(res.variable, variable_ids, "variable", "results", i, "variable")
+        need(res.population, populations, "population", "results", i, "population")
+    if study.assessment is not None:
+        for section in ("risk_of_bias", "certainty"):
+            for i, dom in enumerate(getattr(study.assessment, section).domains):
+                for j, lim in enumerate(dom.limitations):
+                    need(lim, limitation_ids, "limitation", "assessment", section, "domains", i,
+                         "limitations", j)
+    for path, prov in _provenances(study):
+        need(prov.source, source_ids, "source", *path, "source")
+    return out
+
+
+def _provenances(study: Study) -> typing.Iterator[tuple[tuple[object, ...], typing.Any]]:
+    """Every provenance entry with its value path (for checks and the source map)."""
+
+    def walk(obj: object, path: tuple[object, ...]) -> typing.Iterator[tuple[tuple[object, ...], typing.Any]]:
+        if isinstance(obj, BaseModel):
+            for name, field in type(obj).model_fields.items():
+                value = getattr(obj, name)
+                key = field.alias or name
+                if name == "provenance" and isinstance(value, list):
+                    for i, prov in enumerate(value):
+                        yield path + (key, i), prov
+                else:
+                    yield from walk(value, path + (key,))
+        elif isinstance(obj, list):
+            for i, item in enumerate(obj):
+                yield from walk(item, path + (i,))
+
+    yield from walk(study, ())
+
+
+provenances = _provenances

@@ -1,0 +1,200 @@
+"""Read one YAML definition file safely, keeping the position of every value.
+
+Hostile input is expected: the file is size-checked before parsing, must be
+UTF-8, may not use tabs for indentation, duplicate keys, anchors/aliases (no
+"billion laughs") or custom tags. Parsing uses libyaml's composer (C) when
+available; composed nodes carry line/column marks, which we keep per value
+path so later stages can report ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic, Severity
+
+__all__ = ["Authored", "Located", "MAX_FILE_BYTES", "Position", "read_yaml"]
+
+#: Definitions are small hand-written files; anything bigger is refused unread.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+_MAX_DEPTH = 64
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+class Authored(str):
+    """A YAML number kept as the text the author wrote ("0.80" stays "0.80")."""
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass
+class Located:
+    """Parsed data plus the position of every value (and every mapping key)."""
+
+    file: str
+    data: Any
+    values: dict[tuple[object, ...], Position] = field(default_factory=dict)
+    keys: dict[tuple[object, ...], Position] = field(default_factory=dict)
+
+    def position(self, path: tuple[object, ...], *, key: bool = False) -> Position:
+        """Position of ``path``, or of its nearest ancestor that exists."""
+        if key and path in self.keys:
+            return self.keys[path]
+        while path:
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), Position(1, 1))
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str, line: int, column: int, hint: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.line, self.column, self.hint = code, message, line, column, hint
+
+
+def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic]]:
+    """Load ``path``; on any problem return ``None`` and one located diagnostic."""
+
+    def fail(code: str, message: str, line: int = 0, column: int = 0, hint: str = "") -> tuple[None, list[Diagnostic]]:
+        return None, [Diagnostic(display, line, column, code, Severity.ERROR, message, hint=hint)]
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return fail("EK006", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", 1, 1,
+                        "a study definition is a small hand-written file; split or trim it")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return fail("EK009", f"cannot read file: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:  # the file grew between stat and read
+        return fail("EK006", f"file is larger than {MAX_FILE_BYTES:,} bytes", 1, 1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return fail("EK001", f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
+                    line, column, "save the file as UTF-8")
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        return fail("EK007", "file is empty (no YAML content)", 1, 1,
+                    "write a study definition, or delete the file")
+    for number, line_text in enumerate(text.splitlines(), start=1):
+        stripped = line_text.lstrip(" ")
+        if stripped.startswith("\t"):
+            return fail("EK003", "tab character used for indentation", number,
+                        len(line_text) - len(stripped) + 1, "YAML indentation must use spaces")
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = exc.problem or str(exc)
+        if "\t" in problem or "'\\t'" in problem:
+            return fail("EK003", "tab character where YAML does not allow one", line, column,
+                        "YAML indentation must use spaces")
+        return fail("EK002", f"YAML syntax error: {problem}", line, column,
+                    (exc.context or "check indentation, colons and quotes near this line"))
+    except yaml.YAMLError as exc:
+        return fail("EK002", f"YAML syntax error: {exc}", 1, 1)
+    except RecursionError:
+        return fail("EK002", "YAML nesting is too deep", 1, 1)
+    if root is None:
+        return fail("EK007", "file is empty (no YAML content)", 1, 1)
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        return fail("EK008", f"the top level is {kind}, not a mapping of fields", root.start_mark.line + 1,
+                    root.start_mark.column + 1, "start the file with `id: <study-id>` and the other fields")
+    located = Located(display, None)
+    try:
+        located.data = _convert(root, (), located, set(), 0)
+    except _Reject as exc:
+        return fail(exc.code, exc.message, exc.line, exc.column, exc.hint)
+    return located, []
+
+
+def _pos(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[int], depth: int) -> Any:
+    if id(node) in seen:
+        p = _pos(node)
+        raise _Reject("EK005", "YAML alias (*name) is not allowed in definitions", p.line, p.column,
+                      "write the value out in full; anchors and aliases are refused to prevent alias bombs")
+    seen.add(id(node))
+    if depth > _MAX_DEPTH:
+        p = _pos(node)
+        raise _Reject("EK002", f"nesting deeper than {_MAX_DEPTH} levels", p.line, p.column)
+    out.values[path] = _pos(node)
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != _MAP_TAG:
+            raise _tag_error(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MAP_TAG:
+                p = _pos(key_node)
+                raise _Reject("EK002", "mapping keys must be plain strings", p.line, p.column)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                p = _pos(key_node)
+                raise _Reject("EK005", "YAML merge keys (<<) are not allowed in definitions", p.line, p.column)
+            key = key_node.value
+            if key in result:
+                p = _pos(key_node)
+                first = out.keys[path + (key,)]
+                raise _Reject("EK004", f"duplicate key '{key}' (first defined at line {first.line})",
+                              p.line, p.column, "remove or rename one of the two entries")
+            out.keys[path + (key,)] = _pos(key_node)
+            result[key] = _convert(value_node, path + (key,), out, seen, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != _SEQ_TAG:
+            raise _tag_error(node)
+        return [_convert(item, path + (i,), out, seen, depth + 1) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    tag, text = node.tag, node.value
+    if tag == _STR_TAG:
+        return text
+    if tag == _INT_TAG:
+        try:
+            return int(text.replace("_", ""), 0) if not text.lstrip("+-").isdigit() else int(text)
+        except ValueError:
+            return Authored(text)
+    if tag == _FLOAT_TAG:
+        return Authored(text)
+    if tag == _BOOL_TAG:
+        return text.lower() in ("true", "yes", "on", "y")
+    if tag == _NULL_TAG:
+        return None
+    if tag in ("tag:yaml.org,2002:timestamp",):
+        return text  # dates stay text; the model validates their format
+    raise _tag_error(node)
+
+
+def _tag_error(node: yaml.Node) -> _Reject:
+    p = _pos(node)
+    return _Reject("EK002", f"YAML tag '{node.tag}' is not allowed", p.line, p.column,
+                   "remove the explicit !tag; definitions use plain YAML values")

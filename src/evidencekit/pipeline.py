@@ -1,0 +1,156 @@
+"""The library entry points: check, build and validate (the CLI is a thin shell over these).
+
+load -> check -> compile -> validate -> emit; no stage reaches back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .checks import run_checks
+from .compile import CompileResult, compile_studies
+from .config import Config, load_config
+from .definitions.loader import LoadedStudy, load_definitions
+from .diagnostics import Diagnostic, Severity, has_errors
+from .publish.writer import bundles, render_output, write_atomically
+from .validate import OutputSet, validate_output
+
+__all__ = ["BuildResult", "build", "check", "validate_directory"]
+
+#: Largest single JSON file `validate` will read.
+MAX_OUTPUT_FILE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class BuildResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    studies: list[LoadedStudy] = field(default_factory=list)
+    compiled: CompileResult | None = None
+    files: dict[str, bytes] | None = None
+    written_to: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def check(definitions: Path) -> BuildResult:
+    """Load and run the consistency checks; nothing is compiled or written."""
+    studies, diagnostics = load_definitions(definitions)
+    diagnostics += run_checks(studies)
+    return BuildResult(diagnostics, studies)
+
+
+def build(definitions: Path, output: Path | None, *, config: Config | None = None,
+          config_path: Path | None = None) -> BuildResult:
+    """Load, check, compile and validate; write ``output/r5`` only when there are no errors."""
+    if config is None:
+        config, problems = load_config(config_path)
+        if config is None:
+            return BuildResult(problems)
+    result = check(definitions)
+    if not result.ok:
+        return result
+    compiled = compile_studies(result.studies, config)
+    collection, transaction = bundles(compiled.resources, config)
+    where = {c.key: (c.file, c.line, c.column) for c in compiled.compiled}
+    output_set = OutputSet(compiled.resources, {"bundle.json": collection, "transaction.json": transaction}, where)
+    result.diagnostics += validate_output(output_set)
+    result.compiled = compiled
+    if not result.ok:
+        return result
+    result.files = render_output(compiled, config)
+    if output is not None:
+        target = output / "r5"
+        try:
+            write_atomically(result.files, target)
+        except OSError as exc:
+            result.diagnostics.append(Diagnostic(str(target), 0, 0, "EK501", Severity.ERROR,
+                                                 f"cannot write output: {exc.strerror or exc}",
+                                                 hint="check that the output directory is writable"))
+            return result
+        result.written_to = target
+    return result
+
+
+def _read_json(path: Path, shown: str) -> tuple[Any, Diagnostic | None]:
+    def fail(message: str, hint: str = "") -> tuple[None, Diagnostic]:
+        return None, Diagnostic(shown, 0, 0, "EK405", Severity.ERROR, message, hint=hint)
+
+    try:
+        if path.stat().st_size > MAX_OUTPUT_FILE_BYTES:
+            return fail(f"file is larger than {MAX_OUTPUT_FILE_BYTES:,} bytes; refusing to read it")
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_float=Decimal)
+    except OSError as exc:
+        return fail(f"cannot read file: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        return fail("file is not UTF-8 text", "FHIR JSON is UTF-8")
+    except json.JSONDecodeError as exc:
+        return None, Diagnostic(shown, exc.lineno, exc.colno, "EK405", Severity.ERROR,
+                                f"not valid JSON: {exc.msg}")
+    except RecursionError:
+        return fail("JSON nesting is too deep")
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        return fail("not a FHIR resource (no resourceType)", "expected FHIR R5 JSON resources or bundles")
+    return data, None
+
+
+def validate_directory(target: Path, layers: list[str] | None = None) -> list[Diagnostic]:
+    """Validate an output directory (``output`` or ``output/r5``) or one JSON file."""
+    if target.is_dir() and (target / "r5").is_dir():
+        target = target / "r5"
+    if target.is_file():
+        files = {target.name: target}
+    elif target.is_dir():
+        files = {p.relative_to(target).as_posix(): p for p in sorted((target / "resources").glob("*.json"))}
+        for name in ("bundle.json", "transaction.json"):
+            if (target / name).is_file():
+                files[name] = target / name
+    else:
+        return [Diagnostic(str(target), 0, 0, "EK405", Severity.ERROR, "no such file or directory",
+                           hint="run `evidencekit build` first, or pass output/r5")]
+    if not files:
+        return [Diagnostic(str(target), 0, 0, "EK405", Severity.ERROR, "no FHIR JSON files found",
+                           hint="expected output/r5/resources/*.json")]
+    diagnostics: list[Diagnostic] = []
+    resources: list[dict[str, Any]] = []
+    output = OutputSet(resources)
+    for name, path in files.items():
+        shown = str(path)
+        data, problem = _read_json(path, shown)
+        if problem is not None:
+            diagnostics.append(problem)
+            continue
+        if data.get("resourceType") == "Bundle":
+            output.bundles[name] = data
+            output.bundle_files[name] = shown
+            if target.is_file():
+                for entry in data.get("entry", []) or []:
+                    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                        resources.append(entry["resource"])
+                        output.where.setdefault(f"{entry['resource'].get('resourceType')}/"
+                                                f"{entry['resource'].get('id')}", (shown, 0, 0))
+        else:
+            resources.append(data)
+            output.where[f"{data.get('resourceType')}/{data.get('id')}"] = (shown, 0, 0)
+    if not target.is_file():
+        # Bundle entries must be the same resources as the files: link them so models are validated once.
+        by_key = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources}
+        for name, bundle in output.bundles.items():
+            for entry in bundle.get("entry", []) or []:
+                res = entry.get("resource") if isinstance(entry, dict) else None
+                if isinstance(res, dict):
+                    key = f"{res.get('resourceType')}/{res.get('id')}"
+                    if by_key.get(key) != res:
+                        diagnostics.append(Diagnostic(output.bundle_files[name], 0, 0, "EK405", Severity.ERROR,
+                                                      f"bundle {name}: entry {key} differs from resources/ "
+                                                      "(stale or edited output)",
+                                                      hint="rebuild with `evidencekit build`"))
+                    else:
+                        entry["resource"] = by_key[key]
+    diagnostics += validate_output(output, layers)
+    return diagnostics

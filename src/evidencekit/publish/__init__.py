@@ -1,0 +1,1 @@
+"""Writers for output/r5 (bundles, files, NDJSON, NPM package, source map)."""

@@ -1,0 +1,151 @@
+"""Turn compiled resources into the files of output/r5 and write them atomically.
+
+Everything is rendered in memory first (:func:`render_output`), then written
+into a temporary sibling directory that replaces the old one in a rename
+(:func:`write_atomically`). Output bytes depend only on the input: no clock,
+no random ids, sorted keys where order is not meaningful, fixed tar metadata.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..compile import CompileResult
+from ..config import Config
+from .fhirjson import dumps, dumps_line
+
+__all__ = ["bundles", "render_output", "write_atomically"]
+
+Json = dict[str, Any]
+FHIR_VERSION = "5.0.0"
+
+
+def bundles(resources: list[Json], config: Config) -> tuple[Json, Json]:
+    """(collection, transaction): fullUrls are canonical ``<base>/<Type>/<id>``."""
+    base = config.canonical_base
+
+    def full(r: Json) -> str:
+        return f"{base}/{r['resourceType']}/{r['id']}"
+
+    collection = {"resourceType": "Bundle", "id": "evidencekit-collection", "type": "collection",
+                  "entry": [{"fullUrl": full(r), "resource": r} for r in resources]}
+    transaction = {"resourceType": "Bundle", "id": "evidencekit-transaction", "type": "transaction",
+                   "entry": [{"fullUrl": full(r), "resource": r,
+                              "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                             for r in resources]}
+    return collection, transaction
+
+
+def _source_map(result: CompileResult) -> Json:
+    entries = []
+    for c in result.compiled:
+        entries.append({"resource": c.key, "file": c.file, "line": c.line, "column": c.column,
+                        "elements": c.elements})
+    return {"format": "evidencekit-source-map/1", "resources": entries}
+
+
+def _package_json(config: Config) -> Json:
+    return {
+        "name": config.package_name,
+        "version": config.version,
+        "description": config.package_title,
+        "type": "Conformance",
+        "license": config.license,
+        "canonical": config.canonical_base,
+        "fhirVersions": [FHIR_VERSION],
+        "dependencies": {"hl7.fhir.r5.core": FHIR_VERSION},
+        "author": config.publisher,
+    }
+
+
+def _index_json(resources: list[Json]) -> Json:
+    files = []
+    for r in resources:
+        item: Json = {"filename": f"{r['resourceType']}-{r['id']}.json", "resourceType": r["resourceType"],
+                      "id": r["id"]}
+        for key in ("url", "version"):
+            if key in r:
+                item[key] = r[key]
+        files.append(item)
+    return {"index-version": 1, "files": files}
+
+
+def _tgz(members: list[tuple[str, bytes]]) -> bytes:
+    """A reproducible .tgz: sorted members, fixed mtime/owner/mode, gzip mtime 0."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in sorted(members):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def render_output(result: CompileResult, config: Config) -> dict[str, bytes]:
+    """Every output file (path relative to output/r5 -> bytes)."""
+    resources = result.resources
+    files: dict[str, bytes] = {}
+    collection, transaction = bundles(resources, config)
+    files["bundle.json"] = dumps(collection).encode()
+    files["transaction.json"] = dumps(transaction).encode()
+    per_type: dict[str, list[str]] = defaultdict(list)
+    package_members = []
+    for r in resources:
+        text = dumps(r).encode()
+        name = f"{r['resourceType']}-{r['id']}.json"
+        files[f"resources/{name}"] = text
+        package_members.append((f"package/{name}", text))
+        per_type[r["resourceType"]].append(dumps_line(r))
+    for rtype, lines in sorted(per_type.items()):
+        files[f"ndjson/{rtype}.ndjson"] = ("\n".join(lines) + "\n").encode()
+    package_json = dumps(_package_json(config)).encode()
+    files["package/package.json"] = package_json
+    package_members.append(("package/package.json", package_json))
+    package_members.append(("package/.index.json", dumps(_index_json(resources)).encode()))
+    files[f"package/{config.package_name}-{config.version}.tgz"] = _tgz(package_members)
+    files["source-map.json"] = dumps(_source_map(result)).encode()
+    return files
+
+
+def write_atomically(files: dict[str, bytes], target: Path) -> None:
+    """Write ``files`` to a fresh temporary directory, then swap it in place of ``target``.
+
+    On any error the temporary directory is removed and ``target`` is untouched.
+    """
+    target = target.absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    old: Path | None = None
+    try:
+        for rel, data in files.items():
+            path = staging / rel
+            if staging.resolve() not in path.resolve().parents:
+                raise ValueError(f"refusing to write outside the output directory: {rel}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        os.chmod(staging, 0o755)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.rmdir(old)
+            os.rename(target, old)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None and not target.exists():
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""The codes evidencekit may emit, as data with their sources and status.
+
+Definitions refer to concepts by key (``sct:396230008``). A key that is not
+here is an error (EK301: no invented codes); a concept whose status is not
+``verified`` or ``hl7`` is reported as a warning by ``check`` (EK302).
+Sources cite ``shared/reference/fhir-modeling.md`` ("REF §n") and the EBM IG
+R5 examples ("IG-R5 example <file>").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["CONCEPTS", "Concept", "SYSTEMS", "concept"]
+
+Status = Literal["hl7", "verified", "corroborated", "unverified"]
+
+
+@dataclass(frozen=True)
+class Concept:
+    key: str
+    system: str
+    code: str
+    display: str
+    status: Status
+    source: str
+
+    def coding(self) -> dict[str, str]:
+        return {"system": self.system, "code": self.code, "display": self.display}
+
+
+SYSTEMS = {
+    "sct": "http://snomed.info/sct",
+    "ncit": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl",
+    "atc": "http://www.whocc.no/atc",
+    "mesh": "https://meshb.nlm.nih.gov/",
+    "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
+    "study-design": "http://hl7.org/fhir/study-design",
+    "sevco": "https://fevir.net/resources/CodeSystem/181513",
+    "certainty-type": "http://hl7.org/fhir/certainty-type",
+    "certainty-rating": "http://hl7.org/fhir/certainty-rating",
+}
+
+_IG_ROB = "IG-R5 example StructureDefinition-risk-of-bias-assessment-of-critically-appr-example.json; REF §2"
+_IG_CERT = "IG-R5 example StructureDefinition-certainty-of-evidence-rating-of-day-mortal-example.json; REF §2"
+
+_ROWS: list[tuple[str, str, str, Status, str]] = [
+    # prefix, code, display, status, source
+    ("sct", "396230008", "Dermatomyositis", "corroborated",
+     "REF §4: several public code files map 396230008 to Dermatomyositis; not checked against a SNOMED CT release"),
+    ("mesh", "D003882", "Dermatomyositis", "verified", "REF §4: NLM MeSH D003882"),
+    ("mesh", "D016756", "Immunoglobulins, Intravenous", "unverified", "REF §4: no source found"),
+    ("ncit", "C2701", "Therapeutic Immune Globulin", "verified",
+     "REF §4: ncit.nci.nih.gov ConceptReport C2701; system URI from THO CodeSystem v3-nciThesaurus"),
+    ("atc", "J06BA02", "Immunoglobulins, normal human, for intravascular adm.", "corroborated",
+     "REF §4: several public drug tables; not checked against WHOCC"),
+    ("icd10cm", "M33.1", "Other dermatomyositis", "verified", "REF §4"),
+    ("icd10cm", "M33.10", "Other dermatomyositis, organ involvement unspecified", "verified", "REF §4"),
+    ("icd10cm", "M33.12", "Other dermatomyositis with myopathy", "verified", "REF §4"),
+    ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "corroborated", "REF §4: seen indirectly"),
+    ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "verified", "REF §4"),
+    ("icd10cm", "M33.11", "Other dermatomyositis with respiratory involvement", "unverified", "REF §4"),
+    ("icd10cm", "M33.19", "Other dermatomyositis with other organ involvement", "unverified", "REF §4"),
+    ("study-design", "SEVCO:01002", "Observational research", "hl7",
+     "REF §2; IG-R5 example StructureDefinition-interventiononlyevidence-remission-of-diab-example.json"),
+    ("study-design", "SEVCO:01016", "Uncontrolled cohort design", "hl7", "REF §2 (SEVCO example code system)"),
+    ("study-design", "SEVCO:01039", "Real world data collection from healthcare records", "hl7",
+     "REF §2 (SEVCO example code system)"),
+    ("study-design", "SEVCO:01028", "Longitudinal data collection", "hl7", "REF §2; IG-R5 examples"),
+    ("sevco", "SEVCO:00001", "Bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00003", "Participant Selection Bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00016", "Confounding Covariate Bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00020", "Detection Bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00186", "Low risk of bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00189", "Serious risk of bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00190", "Critical risk of bias", "hl7", _IG_ROB),
+    ("sevco", "SEVCO:00192", "Unclear risk of bias", "hl7", _IG_ROB),
+    ("certainty-type", "Overall", "Overall certainty", "hl7", _IG_CERT),
+    ("certainty-type", "RiskOfBias", "Risk of bias", "hl7", _IG_CERT),
+    ("certainty-type", "Inconsistency", "Inconsistency", "hl7", _IG_CERT),
+    ("certainty-type", "Indirectness", "Indirectness", "hl7", _IG_CERT),
+    ("certainty-type", "Imprecision", "Imprecision", "hl7", _IG_CERT),
+    ("certainty-type", "PublicationBias", "Publication bias", "hl7", _IG_CERT),
+    ("certainty-rating", "high", "High quality", "hl7", "R5 core code system certainty-rating; REF §2"),
+    ("certainty-rating", "moderate", "Moderate quality", "hl7", "R5 core code system certainty-rating; REF §2"),
+    ("certainty-rating", "low", "Low quality", "hl7", _IG_CERT),
+    ("certainty-rating", "very-low", "Very low quality", "hl7", "R5 core code system certainty-rating; REF §2"),
+    ("certainty-rating", "no-concern", "no serious concern", "hl7", _IG_CERT),
+    ("certainty-rating", "serious-concern", "serious concern", "hl7", _IG_CERT),
+    ("certainty-rating", "very-serious-concern", "very serious concern", "hl7",
+     "R5 core code system certainty-rating; REF §2"),
+]
+
+CONCEPTS: dict[str, Concept] = {
+    f"{prefix}:{code}": Concept(f"{prefix}:{code}", SYSTEMS[prefix], code, display, status, source)
+    for prefix, code, display, status, source in _ROWS
+}
+
+
+def concept(key: str) -> Concept | None:
+    """The concept for a key such as ``sct:396230008``, or None if unknown."""
+    return CONCEPTS.get(key)

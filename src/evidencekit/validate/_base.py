@@ -1,0 +1,34 @@
+"""The output being validated, and how a diagnostic finds its location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..diagnostics import Diagnostic, Severity
+
+__all__ = ["Layer", "OutputSet"]
+
+Json = dict[str, Any]
+
+
+@dataclass
+class OutputSet:
+    """Resources and bundles to validate; ``where`` maps 'Type/id' to (file, line, col)."""
+
+    resources: list[Json]
+    bundles: dict[str, Json] = field(default_factory=dict)
+    where: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    bundle_files: dict[str, str] = field(default_factory=dict)
+
+    def diag(self, key: str, code: str, message: str, fhir_path: str = "", *,
+             severity: Severity = Severity.ERROR, hint: str = "") -> Diagnostic:
+        file, line, column = self.where.get(key, (self.bundle_files.get(key, key), 0, 0))
+        return Diagnostic(file, line, column, code, severity, message, fhir_path, hint)
+
+
+Layer = Callable[[OutputSet], Iterator[Diagnostic]]
+
+
+def key_of(resource: Json) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"

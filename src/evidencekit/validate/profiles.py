@@ -1,0 +1,185 @@
+"""Layer 3: required elements and slices of the EBM-on-FHIR profiles we declare.
+
+The EBM IG (R5 line, 1.0.0-ballot) is not obtainable as a package, so the
+rules we rely on are written here from its FSH sources, as listed in
+shared/reference/fhir-modeling.md §1. A resource is checked against every
+profile in its ``meta.profile``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from ..diagnostics import Diagnostic
+from ._base import Json, OutputSet, key_of
+
+__all__ = ["PROFILE_RULES", "validate_profiles"]
+
+EBM = "http://hl7.org/fhir/uv/ebm/StructureDefinition/"
+_ROLE_EXT = EBM + "variable-definition-variable-role-code"
+_VARDEF_EXT = EBM + "evidence-variable-definition"
+Problem = tuple[str, str]  # (fhir path, message)
+Resolver = Callable[[Json], Json | None]
+
+
+def _profiles(resource: Json | None) -> set[str]:
+    if not resource:
+        return set()
+    return {p.removeprefix(EBM) for p in resource.get("meta", {}).get("profile", []) if p.startswith(EBM)}
+
+
+def _codes(concept: Json | None) -> set[tuple[str, str]]:
+    return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
+
+
+def journal_article_citation(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if "effectivePeriod" in r:
+        yield "Citation.effectivePeriod", "journal-article-citation: effectivePeriod is 0..0"
+    slices = [c for c in r.get("citedArtifact", {}).get("classification", [])
+              if ("http://hl7.org/fhir/cited-artifact-classification-type", "knowledge-artifact-type")
+              in _codes(c.get("type"))]
+    if len(slices) != 1:
+        yield ("Citation.citedArtifact.classification",
+               f"journal-article-citation: slice knowledgeArtifactType is 1..1, found {len(slices)}")
+    elif not any(("http://hl7.org/fhir/citation-artifact-classifier", "D016428") in _codes(c)
+                 for c in slices[0].get("classifier", [])):
+        yield ("Citation.citedArtifact.classification",
+               "journal-article-citation: knowledgeArtifactType classifier must be D016428 Journal Article")
+
+
+def evidence_r6(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    for i, vd in enumerate(r.get("variableDefinition", [])):
+        roles = [e for e in vd.get("extension", []) if e.get("url") == _ROLE_EXT]
+        if len(roles) != 1 or roles[0].get("valueCode") not in ("population", "exposure", "outcome", "covariate"):
+            yield (f"Evidence.variableDefinition[{i}].extension",
+                   "evidence-r6: variableRoleCode extension is 1..1 (population|exposure|outcome|covariate)")
+    for i, st in enumerate(r.get("statistic", [])):
+        for j, mc in enumerate(st.get("modelCharacteristic", [])):
+            if "value" in mc:
+                yield f"Evidence.statistic[{i}].modelCharacteristic[{j}].value", "evidence-r6: value is 0..0"
+
+
+def single_study_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if ("http://terminology.hl7.org/CodeSystem/synthesis-type", "NotApplicable") not in _codes(r.get("synthesisType")):
+        yield "Evidence.synthesisType", "single-study-evidence: synthesisType is fixed to NotApplicable"
+
+
+_POPULATION_TARGETS = {"study-group", "exposure-group", "comparator-group", "metaanalysis-study-group"}
+
+
+def non_comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    defs = r.get("variableDefinition", [])
+    if len(defs) < 2:
+        yield "Evidence.variableDefinition", "non-comparative-evidence: variableDefinition is 2..*"
+    by_slice: dict[str, list[int]] = {"population": [], "outcome": []}
+    for i, vd in enumerate(defs):
+        notes = [n.get("text") for n in vd.get("note", [])]
+        for name in by_slice:
+            if name in notes:
+                by_slice[name].append(i)
+    for name, indexes in by_slice.items():
+        if not indexes:
+            yield "Evidence.variableDefinition", f"non-comparative-evidence: slice {name} is 1..*"
+    for i in by_slice["population"]:
+        target = resolve(defs[i].get("observed", {}))
+        if target is not None and not (_profiles(target) & _POPULATION_TARGETS):
+            yield (f"Evidence.variableDefinition[{i}].observed",
+                   "non-comparative-evidence: population observed must be a StudyGroup, ExposureGroup, "
+                   "ComparatorGroup or MetaanalysisStudyGroup")
+    for i in by_slice["outcome"]:
+        target = resolve(defs[i].get("observed", {}))
+        if target is not None and "variable-definition" not in _profiles(target):
+            yield (f"Evidence.variableDefinition[{i}].observed",
+                   "non-comparative-evidence: outcome observed must be a VariableDefinition")
+
+
+def variable_definition(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    defs = [e for e in r.get("extension", []) if e.get("url") == _VARDEF_EXT]
+    if len(defs) != 1 or "valueCodeableReference" not in defs[0]:
+        yield "EvidenceVariable.extension", "variable-definition: evidence-variable-definition extension is 1..1"
+    if r.get("characteristic"):
+        yield "EvidenceVariable.characteristic", "variable-definition: characteristic is 0..0"
+    if not r.get("handling"):
+        yield "EvidenceVariable.handling", "variable-definition: handling is 1..1"
+
+
+def study_group(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if r.get("membership") != "enumerated":
+        yield "Group.membership", "study-group: membership is fixed to enumerated"
+
+
+def cohort_definition(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if r.get("membership") != "definitional":
+        yield "Group.membership", "cohort-definition: membership is fixed to definitional"
+    for element in ("quantity", "member"):
+        if element in r:
+            yield f"Group.{element}", f"cohort-definition: {element} is 0..0"
+
+
+def evidence_report(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    subjects = r.get("subject", [])
+    if len(subjects) > 1:
+        yield "Composition.subject", "evidence-report: subject is 0..1"
+    for i, subject in enumerate(subjects):
+        if subject.get("type") not in (None, "Citation", "ArtifactAssessment", "Group", "ResearchStudy"):
+            yield f"Composition.subject[{i}]", "evidence-report: subject must be a Citation, Classification, " \
+                                               "EvidenceReportSubject or ResearchStudy"
+
+
+def risk_of_bias(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    target = r.get("artifactReference")
+    if target is None:
+        yield "ArtifactAssessment.artifact[x]", "risk-of-bias: artifactReference is required"
+    elif target.get("type") not in ("Evidence", "Composition", "ResearchStudy", "Citation"):
+        yield ("ArtifactAssessment.artifactReference",
+               "risk-of-bias: artifactReference must be an Evidence, Composition, ResearchStudy or Citation")
+
+
+def _narrative(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if not r.get("text", {}).get("div"):
+        yield f"{r.get('resourceType')}.text", "evidencekit: every resource carries a generated narrative"
+
+
+#: profile id -> rules; a derived profile lists its parents' rules too.
+PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ...]] = {
+    "journal-article-citation": (journal_article_citation,),
+    "evidence-r6": (evidence_r6,),
+    "single-study-evidence": (evidence_r6, single_study_evidence),
+    "non-comparative-evidence": (evidence_r6, non_comparative_evidence),
+    "baseline-measure-evidence": (evidence_r6, non_comparative_evidence),
+    "intervention-only-evidence": (evidence_r6, non_comparative_evidence),
+    "variable-definition": (variable_definition,),
+    "study-group": (study_group,),
+    "exposure-group": (),
+    "cohort-definition": (cohort_definition,),
+    "study-eligibility-criteria": (cohort_definition,),
+    "evidence-report": (evidence_report,),
+    "risk-of-bias": (risk_of_bias,),
+    "certainty-of-evidence": (),
+}
+
+
+def validate_profiles(output: OutputSet) -> Iterator[Diagnostic]:
+    """Check each resource against the EBM profiles it declares (and that we know)."""
+    by_key = {key_of(r): r for r in output.resources}
+
+    def resolve(reference: Any) -> Json | None:
+        ref = reference.get("reference") if isinstance(reference, dict) else None
+        return by_key.get(ref) if isinstance(ref, str) else None
+
+    for resource in output.resources:
+        k = key_of(resource)
+        problems: list[Problem] = list(_narrative(resource, resolve))
+        done: set[Callable[..., Any]] = set()
+        for profile in resource.get("meta", {}).get("profile", []):
+            name = profile.removeprefix(EBM)
+            if not profile.startswith(EBM) or name not in PROFILE_RULES:
+                problems.append((f"{resource.get('resourceType')}.meta.profile",
+                                 f"profile {profile} is not one evidencekit knows how to check"))
+                continue
+            for rule in PROFILE_RULES[name]:
+                if rule not in done:
+                    done.add(rule)
+                    problems.extend(rule(resource, resolve))
+        for fhir_path, message in problems:
+            yield output.diag(k, "EK403", f"{k}: {message}", fhir_path)

@@ -1,0 +1,81 @@
+"""Layer 2: reference integrity inside the output (references, canonicals, fullUrls)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..diagnostics import Diagnostic
+from ._base import Json, OutputSet, key_of
+
+__all__ = ["validate_references"]
+
+_ARTIFACT_URL = "http://hl7.org/fhir/StructureDefinition/artifact-url"
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{path}.{k}")
+        yield path, value
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def canonical_of(resource: Json) -> str | None:
+    if isinstance(resource.get("url"), str):
+        return str(resource["url"])
+    for ext in resource.get("extension", []) or []:
+        if isinstance(ext, dict) and ext.get("url") == _ARTIFACT_URL:
+            return ext.get("valueUri")
+    return None
+
+
+def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
+    """Every Reference resolves to a resource in the output (or a contained one); no dangling urn:uuid."""
+    keys: dict[str, int] = {}
+    for resource in output.resources:
+        k = key_of(resource)
+        keys[k] = keys.get(k, 0) + 1
+        if keys[k] == 2:
+            yield output.diag(k, "EK404", f"resource {k} occurs more than once", k)
+    canonicals = {c for r in output.resources if (c := canonical_of(r))}
+    bases = {c.rsplit("/", 2)[0] for c in canonicals if c.count("/") >= 3}
+    for name, bundle in output.bundles.items():
+        seen: set[str] = set()
+        for i, entry in enumerate(bundle.get("entry", [])):
+            full = entry.get("fullUrl")
+            if full in seen:
+                yield output.diag(name, "EK404", f"bundle {name}: fullUrl {full} occurs twice",
+                                  f"Bundle.entry[{i}].fullUrl")
+            seen.add(full)
+        for path, node in _walk(bundle, "Bundle"):
+            ref = node.get("reference") if isinstance(node, dict) else None
+            if isinstance(ref, str) and ref.startswith("urn:uuid:") and ref not in seen:
+                yield output.diag(name, "EK402", f"bundle {name}: {ref} matches no entry fullUrl", path)
+    for resource in output.resources:
+        k = key_of(resource)
+        rtype = str(resource.get("resourceType"))
+        contained = {f"#{c.get('id')}" for c in resource.get("contained", []) or [] if isinstance(c, dict)}
+        own = canonical_of(resource)
+        for path, node in _walk({k2: v for k2, v in resource.items() if k2 != "contained"}, rtype):
+            ref = node.get("reference")
+            if isinstance(ref, str):
+                if ref.startswith("#"):
+                    if ref != "#" and ref not in contained:
+                        yield output.diag(k, "EK402", f"{k}: {ref} matches no contained resource", path)
+                elif ref.startswith("urn:uuid:"):
+                    if not output.bundles:
+                        yield output.diag(k, "EK402", f"{k}: {ref} cannot resolve outside a bundle", path)
+                elif "://" in ref:
+                    base = next((b for b in bases if ref.startswith(b + "/")), None)
+                    if base is not None and ref[len(base) + 1:] not in keys:
+                        yield output.diag(k, "EK402", f"{k}: {ref} does not resolve inside the output", path)
+                elif ref not in keys:
+                    yield output.diag(k, "EK402", f"{k}: reference {ref} does not resolve inside the output",
+                                      path, hint="every referenced resource must be part of the build")
+            for field, value in node.items():
+                if (isinstance(value, str) and value != own and field != "url" and
+                        any(value.startswith(b + "/") for b in bases) and value not in canonicals):
+                    yield output.diag(k, "EK402", f"{k}: canonical {value} does not resolve inside the output",
+                                      f"{path}.{field}")

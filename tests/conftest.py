@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS = ROOT / "definitions"
+SEED = DEFINITIONS / "galimberti-2018-ivig-cutaneous-dm.yaml"
+SOURCE_TEXT = DEFINITIONS / "sources" / "galimberti-2018-news-summary.txt"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def definitions_copy(tmp_path: Path) -> Path:
+    """A private copy of definitions/ (YAML, sources and schema) to edit."""
+    target = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """output/r5 built once from the committed definitions."""
+    from evidencekit.pipeline import build
+    from evidencekit.config import load_config
+
+    out = tmp_path_factory.mktemp("seed") / "output"
+    config, problems = load_config(ROOT / "evidencekit.yaml")
+    assert config is not None, problems
+    result = build(DEFINITIONS, out, config=config)
+    assert result.ok, [d.format_text() for d in result.diagnostics]
+    return out / "r5"
