@@ -34,6 +34,8 @@ def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "") -> int:
             click.echo(summary)
     else:
         click.echo(render(diagnostics, fmt))
+    if any(d.code.startswith("EK5") and d.severity is Severity.ERROR for d in diagnostics):
+        return EXIT_USAGE  # environment: unwritable output, bad settings file
     return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK
 
 
@@ -78,7 +80,7 @@ def main() -> None:
 
 
 @main.command("check")
-@click.argument("definitions", default="definitions", type=click.Path(path_type=Path))
+@click.argument("definitions", default="definitions", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @_show_info_option
 @_guard
@@ -91,7 +93,7 @@ def check_command(definitions: Path, fmt: str) -> int:
 
 
 @main.command("build")
-@click.argument("definitions", default="definitions", type=click.Path(path_type=Path))
+@click.argument("definitions", default="definitions", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path),
               help="Output directory; resources are written to OUTPUT/r5.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),

@@ -64,7 +64,7 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | None, list[Diagno
     try:
         study = Study.model_validate(located.data)
     except ValidationError as exc:
-        return None, [_diagnostic(err, located) for err in exc.errors()]
+        return None, _drop_misspelled_missing([_diagnostic(err, located) for err in exc.errors()])
     loaded = LoadedStudy(study, located, path)
     return loaded, _check_ids(loaded)
 
@@ -140,6 +140,13 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
         hint = ""
     return Diagnostic(located.file, pos.line, pos.column, code, Severity.ERROR,
                       f"{where}: {message}", hint=hint)
+
+
+def _drop_misspelled_missing(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """A missing field that an unknown field's "did you mean" names is one mistake, not two."""
+    suggested = {d.hint.split("'")[1] for d in diagnostics if d.code == "EK101" and d.hint.startswith("did you mean")}
+    return [d for d in diagnostics
+            if not (d.code == "EK102" and d.message.split("'")[1] in suggested)]
 
 
 def _describe(value: object) -> str:

@@ -129,8 +129,18 @@ def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic
     try:
         located.data = _convert(root, (), located, set(), 0)
     except _Reject as exc:
+        if exc.code == "EK005":
+            exc.line, exc.column = _first_alias(text) or (exc.line, exc.column)
         return fail(exc.code, exc.message, exc.line, exc.column, exc.hint)
     return located, []
+
+
+def _first_alias(text: str) -> tuple[int, int] | None:
+    """Where the first alias is used (composed nodes only know where the anchor is)."""
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            return event.start_mark.line + 1, event.start_mark.column + 1
+    return None
 
 
 def _pos(node: yaml.Node) -> Position:
