@@ -34,7 +34,7 @@ def grim_proportion(value: str, n: int, *, percent: bool) -> tuple[bool, list[in
     places = decimals(value)
     target = Decimal(value)
     scale = Decimal(100) if percent else Decimal(1)
-    testable = n * (10**places) < scale
+    testable = n < scale * 10**places
     estimate = target * n / scale
     low = max(0, math.floor(estimate) - 1)
     high = min(n, math.ceil(estimate) + 1)

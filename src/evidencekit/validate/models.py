@@ -30,6 +30,7 @@ def _model(resource: Json) -> Any:
 def validate_models(output: OutputSet) -> Iterator[Diagnostic]:
     """Parse each resource into its R5 model; report every pydantic error with its FHIR path."""
     validated: dict[int, Any] = {}
+    known = {id(r) for r in output.resources}
     for resource in output.resources:
         rtype = resource.get("resourceType")
         try:
@@ -53,8 +54,11 @@ def validate_models(output: OutputSet) -> Iterator[Diagnostic]:
             resource = entry.get("resource")
             if isinstance(resource, dict) and id(resource) in validated:
                 entry["resource"] = validated[id(resource)]
+            elif isinstance(resource, dict) and id(resource) in known:
+                del entry["resource"]  # already reported against the resource itself
             entries.append(entry)
-        shell["entry"] = entries
+        if entries:
+            shell["entry"] = entries
         try:
             get_fhir_model_class("Bundle").model_validate(shell)
         except ValidationError as exc:
