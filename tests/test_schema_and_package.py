@@ -78,3 +78,16 @@ def test_ndjson_and_bundles_agree(seed_build: Path) -> None:
         resource = entry["resource"]
         assert entry["request"] == {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
         assert entry["fullUrl"] == f"http://example.org/fhir/evidencekit/{resource['resourceType']}/{resource['id']}"
+
+
+def test_bundles_reuse_resource_bytes_exactly(seed_build: Path) -> None:
+    from evidencekit.publish.fhirjson import dumps_bundle, dumps_bytes
+
+    for name in ("bundle.json", "transaction.json"):
+        raw = (seed_build / name).read_bytes()
+        bundle = loads(raw)
+        assert dumps_bytes(bundle) == raw  # the fast path equals a full re-encoding
+        bundle["meta"] = {"tag": [{"code": "x"}]}
+        bundle["total"] = 3
+        pretty = [dumps_bytes(e["resource"]) for e in bundle["entry"]]
+        assert dumps_bundle(bundle, pretty) == dumps_bytes(bundle)

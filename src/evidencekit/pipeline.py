@@ -5,7 +5,11 @@ load -> check -> compile -> validate -> emit; no stage reaches back.
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+import gc
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +20,7 @@ from .compile import CompileResult, compile_studies
 from .config import Config, load_config
 from .definitions.loader import LoadedStudy, load_definitions
 from .diagnostics import Diagnostic, Severity, has_errors
-from .publish.writer import bundles, render_output, write_atomically
+from .publish.writer import bundles, commit, discard, render_output, stage
 from .validate import OutputSet, validate_output
 
 __all__ = ["BuildResult", "build", "check", "validate_directory"]
@@ -38,6 +42,23 @@ class BuildResult:
         return not has_errors(self.diagnostics)
 
 
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """Pause the cyclic GC while tens of thousands of models are alive.
+
+    The pipeline allocates many objects and frees almost no cycles; with the GC
+    on, each generation-2 pass rescans the whole heap and validation slows down
+    superlinearly with corpus size (measured in benchmarks/results.md).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check(definitions: Path) -> BuildResult:
     """Load and run the consistency checks; nothing is compiled or written."""
     studies, diagnostics = load_definitions(definitions)
@@ -48,6 +69,12 @@ def check(definitions: Path) -> BuildResult:
 def build(definitions: Path, output: Path | None, *, config: Config | None = None,
           config_path: Path | None = None) -> BuildResult:
     """Load, check, compile and validate; write ``output/r5`` only when there are no errors."""
+    with _bulk():
+        return _build(definitions, output, config, config_path)
+
+
+def _build(definitions: Path, output: Path | None, config: Config | None,
+           config_path: Path | None) -> BuildResult:
     if config is None:
         config, problems = load_config(config_path)
         if config is None:
@@ -56,25 +83,44 @@ def build(definitions: Path, output: Path | None, *, config: Config | None = Non
     if not result.ok:
         return result
     compiled = compile_studies(result.studies, config)
+    result.compiled = compiled
     collection, transaction = bundles(compiled.resources, config)
     where = {c.key: (c.file, c.line, c.column) for c in compiled.compiled}
     output_set = OutputSet(compiled.resources, {"bundle.json": collection, "transaction.json": transaction}, where)
-    result.diagnostics += validate_output(output_set)
-    result.compiled = compiled
-    if not result.ok:
-        return result
-    result.files = render_output(compiled, config)
-    if output is not None:
-        target = output / "r5"
+    target = output / "r5" if output is not None else None
+    # Rendering and staging the files (mostly file-system time) overlap with validation;
+    # the staged directory replaces the output only if validation finds no errors.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        staged = pool.submit(_render_and_stage, compiled, config, target)
+        result.diagnostics += validate_output(output_set)
         try:
-            write_atomically(result.files, target)
-        except OSError as exc:
+            result.files, staging = staged.result()
+        except (OSError, ValueError) as exc:
+            message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             result.diagnostics.append(Diagnostic(str(target), 0, 0, "EK501", Severity.ERROR,
-                                                 f"cannot write output: {exc.strerror or exc}",
+                                                 f"cannot write output: {message}",
                                                  hint="check that the output directory is writable"))
             return result
-        result.written_to = target
+    if staging is None or target is None:
+        return result
+    if not result.ok:
+        discard(staging)
+        result.files = None
+        return result
+    try:
+        commit(staging, target)
+    except OSError as exc:
+        result.diagnostics.append(Diagnostic(str(target), 0, 0, "EK501", Severity.ERROR,
+                                             f"cannot replace output: {exc.strerror or exc}"))
+        return result
+    result.written_to = target
     return result
+
+
+def _render_and_stage(compiled: CompileResult, config: Config,
+                      target: Path | None) -> tuple[dict[str, bytes], Path | None]:
+    files = render_output(compiled, config)
+    return files, (stage(files, target) if target is not None else None)
 
 
 def _read_json(path: Path, shown: str) -> tuple[Any, Diagnostic | None]:
@@ -101,6 +147,11 @@ def _read_json(path: Path, shown: str) -> tuple[Any, Diagnostic | None]:
 
 def validate_directory(target: Path, layers: list[str] | None = None) -> list[Diagnostic]:
     """Validate an output directory (``output`` or ``output/r5``) or one JSON file."""
+    with _bulk():
+        return _validate_directory(target, layers)
+
+
+def _validate_directory(target: Path, layers: list[str] | None) -> list[Diagnostic]:
     if target.is_dir() and (target / "r5").is_dir():
         target = target / "r5"
     if target.is_file():

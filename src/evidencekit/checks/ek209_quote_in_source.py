@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from ..definitions.loader import LoadedStudy, provenances
+from ..definitions.loader import LoadedStudy
 from ..diagnostics import Diagnostic, Severity
 
 _MAX_SOURCE_BYTES = 5 * 1024 * 1024
@@ -58,7 +58,7 @@ def ek209_quote_in_source(loaded: LoadedStudy) -> Iterator[Diagnostic]:
                               f"source '{source.id}': cannot read {source.path} as UTF-8 text inside "
                               "the definitions directory", "sources", i, "path",
                               hint="keep a UTF-8 copy of the source next to the definition")
-    for path, prov in provenances(loaded.study):
+    for path, prov in loaded.provenances:
         text = texts.get(prov.source)
         if text and normalize(prov.quote) not in text:
             yield loaded.diag("EK209", Severity.ERROR,

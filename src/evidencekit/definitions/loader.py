@@ -7,6 +7,7 @@ Turns every YAML, schema and cross-reference problem into a located
 from __future__ import annotations
 
 import difflib
+import functools
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,11 @@ class LoadedStudy:
     @property
     def file(self) -> str:
         return self.source.file
+
+    @functools.cached_property
+    def provenances(self) -> list[tuple[tuple[object, ...], typing.Any]]:
+        """Every provenance entry of the study with its value path."""
+        return list(_provenances(self.study))
 
     def at(self, *path: object, key: bool = False) -> tuple[str, int, int]:
         """(file, line, column) of a value path such as ("results", 2, "value")."""
@@ -286,7 +292,7 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
                 for j, lim in enumerate(dom.limitations):
                     need(lim, limitation_ids, "limitation", "assessment", section, "domains", i,
                          "limitations", j)
-    for path, prov in _provenances(study):
+    for path, prov in loaded.provenances:
         need(prov.source, source_ids, "source", *path, "source")
     return out
 

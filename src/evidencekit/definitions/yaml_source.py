@@ -53,18 +53,19 @@ class Located:
 
     file: str
     data: Any
-    values: dict[tuple[object, ...], Position] = field(default_factory=dict)
-    keys: dict[tuple[object, ...], Position] = field(default_factory=dict)
+    # (line, column) tuples: building a Position per YAML node is measurably slower
+    values: dict[tuple[object, ...], tuple[int, int]] = field(default_factory=dict)
+    keys: dict[tuple[object, ...], tuple[int, int]] = field(default_factory=dict)
 
     def position(self, path: tuple[object, ...], *, key: bool = False) -> Position:
         """Position of ``path``, or of its nearest ancestor that exists."""
         if key and path in self.keys:
-            return self.keys[path]
+            return Position(*self.keys[path])
         while path:
             if path in self.values:
-                return self.values[path]
+                return Position(*self.values[path])
             path = path[:-1]
-        return self.values.get((), Position(1, 1))
+        return Position(*self.values.get((), (1, 1)))
 
 
 class _Reject(Exception):
@@ -147,6 +148,11 @@ def _pos(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
+
+
 def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[int], depth: int) -> Any:
     if id(node) in seen:
         p = _pos(node)
@@ -156,7 +162,7 @@ def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[
     if depth > _MAX_DEPTH:
         p = _pos(node)
         raise _Reject("EK002", f"nesting deeper than {_MAX_DEPTH} levels", p.line, p.column)
-    out.values[path] = _pos(node)
+    out.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         if node.tag != _MAP_TAG:
             raise _tag_error(node)
@@ -172,9 +178,9 @@ def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[
             if key in result:
                 p = _pos(key_node)
                 first = out.keys[path + (key,)]
-                raise _Reject("EK004", f"duplicate key '{key}' (first defined at line {first.line})",
+                raise _Reject("EK004", f"duplicate key '{key}' (first defined at line {first[0]})",
                               p.line, p.column, "remove or rename one of the two entries")
-            out.keys[path + (key,)] = _pos(key_node)
+            out.keys[path + (key,)] = _mark(key_node)
             result[key] = _convert(value_node, path + (key,), out, seen, depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..compile import CompileResult
 from ..config import Config
-from .fhirjson import dumps, dumps_line
+from .fhirjson import dumps_bundle, dumps_bytes
 
-__all__ = ["bundles", "render_output", "write_atomically"]
+__all__ = ["bundles", "commit", "discard", "render_output", "stage", "write_atomically"]
 
 Json = dict[str, Any]
 FHIR_VERSION = "5.0.0"
@@ -89,7 +89,7 @@ def _tgz(members: list[tuple[str, bytes]]) -> bytes:
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
     out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
 
@@ -99,44 +99,58 @@ def render_output(result: CompileResult, config: Config) -> dict[str, bytes]:
     resources = result.resources
     files: dict[str, bytes] = {}
     collection, transaction = bundles(resources, config)
-    files["bundle.json"] = dumps(collection).encode()
-    files["transaction.json"] = dumps(transaction).encode()
-    per_type: dict[str, list[str]] = defaultdict(list)
+    per_type: dict[str, list[bytes]] = defaultdict(list)
     package_members = []
+    pretty = []
     for r in resources:
-        text = dumps(r).encode()
+        text = dumps_bytes(r)
+        pretty.append(text)
         name = f"{r['resourceType']}-{r['id']}.json"
         files[f"resources/{name}"] = text
         package_members.append((f"package/{name}", text))
-        per_type[r["resourceType"]].append(dumps_line(r))
+        per_type[r["resourceType"]].append(dumps_bytes(r, pretty=False))
+    files["bundle.json"] = dumps_bundle(collection, pretty)
+    files["transaction.json"] = dumps_bundle(transaction, pretty)
     for rtype, lines in sorted(per_type.items()):
-        files[f"ndjson/{rtype}.ndjson"] = ("\n".join(lines) + "\n").encode()
-    package_json = dumps(_package_json(config)).encode()
+        files[f"ndjson/{rtype}.ndjson"] = b"\n".join(lines) + b"\n"
+    package_json = dumps_bytes(_package_json(config))
     files["package/package.json"] = package_json
     package_members.append(("package/package.json", package_json))
-    package_members.append(("package/.index.json", dumps(_index_json(resources)).encode()))
+    package_members.append(("package/.index.json", dumps_bytes(_index_json(resources))))
     files[f"package/{config.package_name}-{config.version}.tgz"] = _tgz(package_members)
-    files["source-map.json"] = dumps(_source_map(result)).encode()
+    files["source-map.json"] = dumps_bytes(_source_map(result))
     return files
 
 
-def write_atomically(files: dict[str, bytes], target: Path) -> None:
-    """Write ``files`` to a fresh temporary directory, then swap it in place of ``target``.
-
-    On any error the temporary directory is removed and ``target`` is untouched.
-    """
+def stage(files: dict[str, bytes], target: Path) -> Path:
+    """Write ``files`` into a new hidden sibling directory of ``target`` and return it."""
     target = target.absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        made: set[Path] = set()
+        for rel, data in files.items():
+            parts = Path(rel).parts
+            if not parts or Path(rel).is_absolute() or any(p in ("..", ".", "") for p in parts):
+                raise ValueError(f"refusing to write outside the output directory: {rel}")
+            path = staging.joinpath(*parts)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            with open(path, "wb") as handle:
+                handle.write(data)
+        os.chmod(staging, 0o755)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def commit(staging: Path, target: Path) -> None:
+    """Swap a staged directory in place of ``target`` (the old one is removed afterwards)."""
+    target = target.absolute()
     old: Path | None = None
     try:
-        for rel, data in files.items():
-            path = staging / rel
-            if staging.resolve() not in path.resolve().parents:
-                raise ValueError(f"refusing to write outside the output directory: {rel}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        os.chmod(staging, 0o755)
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             os.rmdir(old)
@@ -149,3 +163,15 @@ def write_atomically(files: dict[str, bytes], target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomically(files: dict[str, bytes], target: Path) -> None:
+    """Write ``files`` to a fresh temporary directory, then swap it in place of ``target``.
+
+    On any error the temporary directory is removed and ``target`` is untouched.
+    """
+    commit(stage(files, target), target)

@@ -29,8 +29,7 @@ def _model(resource: Json) -> Any:
 
 def validate_models(output: OutputSet) -> Iterator[Diagnostic]:
     """Parse each resource into its R5 model; report every pydantic error with its FHIR path."""
-    validated: dict[int, Any] = {}
-    known = {id(r) for r in output.resources}
+    listed = {id(r) for r in output.resources}
     for resource in output.resources:
         rtype = resource.get("resourceType")
         try:
@@ -39,24 +38,18 @@ def validate_models(output: OutputSet) -> Iterator[Diagnostic]:
             yield output.diag(key_of(resource), "EK401", f"unknown resourceType '{rtype}'", str(rtype))
             continue
         try:
-            validated[id(resource)] = model.model_validate(resource)
+            model.model_validate(resource)  # the model itself is not kept: memory stays flat
         except ValidationError as exc:
             for err in exc.errors():
                 yield output.diag(key_of(resource), "EK401", f"{key_of(resource)}: {err['msg']}",
                                   _fhir_path(str(rtype), tuple(err["loc"])))
     for name, bundle in output.bundles.items():
-        # Entries already validated above are passed as model instances (not re-validated),
-        # so this checks the Bundle's own structure at little cost.
+        # Entries whose resource was validated above are checked without it, so each
+        # resource is validated once; the Bundle's own structure is still checked.
         shell = dict(bundle)
-        entries = []
-        for entry in bundle.get("entry", []):
-            entry = dict(entry)
-            resource = entry.get("resource")
-            if isinstance(resource, dict) and id(resource) in validated:
-                entry["resource"] = validated[id(resource)]
-            elif isinstance(resource, dict) and id(resource) in known:
-                del entry["resource"]  # already reported against the resource itself
-            entries.append(entry)
+        entries = [{k: v for k, v in e.items() if k != "resource"}
+                   if isinstance(e, dict) and id(e.get("resource")) in listed else e
+                   for e in bundle.get("entry", []) or []]
         if entries:
             shell["entry"] = entries
         try:

@@ -12,14 +12,20 @@ __all__ = ["validate_references"]
 _ARTIFACT_URL = "http://hl7.org/fhir/StructureDefinition/artifact-url"
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _walk(v, f"{path}.{k}")
-        yield path, value
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _walk(v, f"{path}[{i}]")
+def _walk(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every JSON object below ``value`` with its FHIR path (iterative: resources can be deep)."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, dict):
+            yield where, node
+            for k, v in node.items():
+                if isinstance(v, (dict, list)):
+                    stack.append((f"{where}.{k}", v))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, (dict, list)):
+                    stack.append((f"{where}[{i}]", v))
 
 
 def canonical_of(resource: Json) -> str | None:
@@ -41,6 +47,8 @@ def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
             yield output.diag(k, "EK404", f"resource {k} occurs more than once", k)
     canonicals = {c for r in output.resources if (c := canonical_of(r))}
     bases = {c.rsplit("/", 2)[0] for c in canonicals if c.count("/") >= 3}
+    prefixes = tuple(b + "/" for b in sorted(bases))
+    listed = {id(r) for r in output.resources}
     for name, bundle in output.bundles.items():
         seen: set[str] = set()
         for i, entry in enumerate(bundle.get("entry", [])):
@@ -49,10 +57,18 @@ def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
                 yield output.diag(name, "EK404", f"bundle {name}: fullUrl {full} occurs twice",
                                   f"Bundle.entry[{i}].fullUrl")
             seen.add(full)
-        for path, node in _walk(bundle, "Bundle"):
-            ref = node.get("reference") if isinstance(node, dict) else None
-            if isinstance(ref, str) and ref.startswith("urn:uuid:") and ref not in seen:
+        # Resources that are also validated on their own are walked below; the rest here.
+        pruned = dict(bundle)
+        pruned["entry"] = [e if not isinstance(e, dict) or id(e.get("resource")) not in listed
+                           else {k: v for k, v in e.items() if k != "resource"}
+                           for e in bundle.get("entry", []) or []]
+        urns = seen if any(str(u).startswith("urn:uuid:") for u in seen) else set()
+        for path, node in _walk(pruned, "Bundle"):
+            ref = node.get("reference")
+            if isinstance(ref, str) and ref.startswith("urn:uuid:") and ref not in urns:
                 yield output.diag(name, "EK402", f"bundle {name}: {ref} matches no entry fullUrl", path)
+    full_urls = {e.get("fullUrl") for b in output.bundles.values() for e in b.get("entry", []) or []
+                 if isinstance(e, dict)}
     for resource in output.resources:
         k = key_of(resource)
         rtype = str(resource.get("resourceType"))
@@ -65,8 +81,8 @@ def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
                     if ref != "#" and ref not in contained:
                         yield output.diag(k, "EK402", f"{k}: {ref} matches no contained resource", path)
                 elif ref.startswith("urn:uuid:"):
-                    if not output.bundles:
-                        yield output.diag(k, "EK402", f"{k}: {ref} cannot resolve outside a bundle", path)
+                    if ref not in full_urls:
+                        yield output.diag(k, "EK402", f"{k}: {ref} matches no bundle entry fullUrl", path)
                 elif "://" in ref:
                     base = next((b for b in bases if ref.startswith(b + "/")), None)
                     if base is not None and ref[len(base) + 1:] not in keys:
@@ -75,7 +91,7 @@ def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
                     yield output.diag(k, "EK402", f"{k}: reference {ref} does not resolve inside the output",
                                       path, hint="every referenced resource must be part of the build")
             for field, value in node.items():
-                if (isinstance(value, str) and value != own and field != "url" and
-                        any(value.startswith(b + "/") for b in bases) and value not in canonicals):
+                if (isinstance(value, str) and prefixes and value.startswith(prefixes) and value != own
+                        and field != "url" and value not in canonicals):
                     yield output.diag(k, "EK402", f"{k}: canonical {value} does not resolve inside the output",
                                       f"{path}.{field}")
