@@ -125,3 +125,23 @@ def test_every_resource_has_narrative_profile_and_source_location(seed_build: Pa
         assert resource["meta"]["profile"]
         assert entries[key]["file"] == "definitions/galimberti-2018-ivig-cutaneous-dm.yaml"
         assert entries[key]["line"] > 0
+
+
+def test_author_derived_value_is_marked(definitions_copy: Path) -> None:
+    from evidencekit.config import Config
+    from evidencekit.pipeline import build
+
+    seed = definitions_copy / "galimberti-2018-ivig-cutaneous-dm.yaml"
+    text = seed.read_text(encoding="utf-8")
+    marker = "    text: 81% of patients treated for refractory skin/muscle/lung disease improved.\n"
+    assert text.count(marker) == 1
+    seed.write_text(text.replace(marker, marker + "    derived: {method: 'subgroup N taken as 25 + 1 + 1'}\n"),
+                    encoding="utf-8")
+    result = build(definitions_copy, None, config=Config())
+    assert result.ok and result.compiled is not None
+    evidence = next(r for r in result.compiled.resources if r["id"] == "galimberti-2018-improvement-skin-muscle-lung")
+    assert any("Derived by the definition author" in n["text"] and "25 + 1 + 1" in n["text"]
+               for n in evidence["statistic"][0]["note"])
+    entry = next(c for c in result.compiled.compiled if c.key == "Evidence/" + evidence["id"])
+    value = next(e for e in entry.elements if e["fhir_path"] == "Evidence.statistic[0].quantity.value")
+    assert value["derived"] == "subgroup N taken as 25 + 1 + 1" and value["provenance"]

@@ -107,6 +107,9 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
     path = ("results", index)
     statistic: Json = {}
     notes = provenance_note(ctx, result.provenance)
+    if result.derived is not None:
+        notes.append({"text": f"Derived by the definition author (not stated by the source): "
+                              f"{result.derived.method}"})
     elements: list[tuple[str, tuple[object, ...], str | None, str | None]] = []
     lines = [result.text]
     if result.statistic == "finding":
@@ -122,7 +125,8 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
             if result.unit:
                 quantity["unit"] = result.unit
         statistic["quantity"] = quantity
-        elements.append(("statistic[0].quantity.value", path + ("value",), result.value, None))
+        elements.append(("statistic[0].quantity.value", path + ("value",), result.value,
+                         result.derived.method if result.derived is not None else None))
         events, derived_events = result.events, None
         if result.statistic == "proportion" and events is None and n is not None:
             counts = grim_proportion(result.value, n, percent=result.scale != "fraction")[1]
@@ -213,7 +217,7 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
     compiled = ctx.add(resource, *path)
     for fhir_path, yaml_path, authored, derived in elements:
         ctx.element(compiled, f"Evidence.{fhir_path}", yaml_path, authored,
-                    result.provenance if derived is None or "denominator" in derived else None, derived)
+                    result.provenance, derived)
     return resource
 
 

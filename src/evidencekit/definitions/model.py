@@ -210,6 +210,8 @@ class Variable(Model):
 
 
 class Derivation(Model):
+    """How the definition author derived a value the source does not state directly."""
+
     method: Text
 
 
@@ -258,14 +260,10 @@ class Judgement(Model):
     limitations: list[Id] = Field(default_factory=list)
 
 
-class RiskOfBias(Model):
-    rating: str
-    summary: Text
-    domains: list[Judgement] = Field(min_length=1)
+class Rating(Model):
+    """An overall rating (risk of bias or certainty) with its rated domains."""
 
-
-class Certainty(Model):
-    rating: str
+    rating: str = Field(description="terminology key of the overall rating")
     summary: Text
     domains: list[Judgement] = Field(min_length=1)
 
@@ -275,8 +273,8 @@ class Assessment(Model):
 
     assessor: Text
     date: DateText
-    risk_of_bias: RiskOfBias
-    certainty: Certainty
+    risk_of_bias: Rating
+    certainty: Rating
 
 
 class Conclusion(Model):
