@@ -21,7 +21,7 @@ from .config import Config, load_config
 from .definitions.loader import LoadedStudy, load_definitions
 from .diagnostics import Diagnostic, Severity, has_errors
 from .publish.writer import bundles, commit, discard, render_output, stage
-from .validate import OutputSet, validate_output
+from .validate import OutputSet, finish_validation, start_validation, validate_output
 
 __all__ = ["BuildResult", "build", "check", "validate_directory"]
 
@@ -90,9 +90,10 @@ def _build(definitions: Path, output: Path | None, config: Config | None,
     target = output / "r5" if output is not None else None
     # Rendering and staging the files (mostly file-system time) overlap with validation;
     # the staged directory replaces the output only if validation finds no errors.
+    pending = start_validation(output_set)  # may fork: before any thread starts
     with ThreadPoolExecutor(max_workers=1) as pool:
         staged = pool.submit(_render_and_stage, compiled, config, target)
-        result.diagnostics += validate_output(output_set)
+        result.diagnostics += finish_validation(pending)
         try:
             result.files, staging = staged.result()
         except (OSError, ValueError) as exc:

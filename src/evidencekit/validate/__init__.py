@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import pickle
+from dataclasses import dataclass
+
 from ..diagnostics import Diagnostic
 from ._base import Layer, OutputSet
-from .models import validate_models
+from .models import validate_bundles, validate_models, validate_resources
 from .profiles import validate_profiles
 from .references import validate_references
 
-__all__ = ["LAYERS", "OutputSet", "validate_output"]
+__all__ = ["LAYERS", "OutputSet", "finish_validation", "start_validation", "validate_output"]
 
 #: name -> layer, run in this order. Later issues add bindings, invariants and the HL7 validator.
 LAYERS: dict[str, Layer] = {
@@ -17,10 +22,73 @@ LAYERS: dict[str, Layer] = {
     "profiles": validate_profiles,
 }
 
+#: Below this many resources a worker process costs more than it saves.
+PARALLEL_THRESHOLD = 2000
+
+
+@dataclass
+class PendingValidation:
+    output: OutputSet
+    layers: list[str]
+    split: int  # resources[split:] are model-validated by the worker
+    worker: multiprocessing.process.BaseProcess | None = None
+    reader: object | None = None
+
+
+def _worker(output: OutputSet, split: int, conn: object) -> None:
+    diagnostics = list(validate_resources(output, split))
+    conn.send_bytes(pickle.dumps(diagnostics))  # type: ignore[attr-defined]
+    conn.close()  # type: ignore[attr-defined]
+
+
+def start_validation(output: OutputSet, layers: list[str] | None = None) -> PendingValidation:
+    """Begin validating; with many resources, half of the model validation runs in a forked worker.
+
+    Call it before starting threads (fork copies only the calling thread).
+    """
+    names = layers or list(LAYERS)
+    pending = PendingValidation(output, names, len(output.resources))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if ("models" in names and cores > 1 and len(output.resources) >= PARALLEL_THRESHOLD
+            and "fork" in multiprocessing.get_all_start_methods()):
+        context = multiprocessing.get_context("fork")
+        reader, writer = context.Pipe(duplex=False)
+        pending.split = len(output.resources) // 2
+        pending.worker = context.Process(target=_worker, args=(output, pending.split, writer), daemon=True)
+        pending.worker.start()
+        writer.close()
+        pending.reader = reader
+    return pending
+
+
+def finish_validation(pending: PendingValidation) -> list[Diagnostic]:
+    """Run the remaining layers here, then collect the worker's results (or redo its share)."""
+    output = pending.output
+    out: list[Diagnostic] = []
+    for name in pending.layers:
+        if name == "models":
+            out.extend(validate_resources(output, 0, pending.split))
+            out.extend(_collect(pending))
+            out.extend(validate_bundles(output))
+        else:
+            out.extend(LAYERS[name](output))
+    return out
+
+
+def _collect(pending: PendingValidation) -> list[Diagnostic]:
+    if pending.worker is None:
+        return []
+    try:
+        data = pending.reader.recv_bytes()  # type: ignore[attr-defined]
+        diagnostics: list[Diagnostic] = pickle.loads(data)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        diagnostics = list(validate_resources(pending.output, pending.split))  # the worker died: redo
+    finally:
+        pending.reader.close()  # type: ignore[attr-defined]
+        pending.worker.join()
+    return diagnostics
+
 
 def validate_output(output: OutputSet, layers: list[str] | None = None) -> list[Diagnostic]:
     """Run the named layers (default: all) over an output set."""
-    out: list[Diagnostic] = []
-    for name in layers or list(LAYERS):
-        out.extend(LAYERS[name](output))
-    return out
+    return finish_validation(start_validation(output, layers))
