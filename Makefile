@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install schema clean check-output
+.PHONY: run test bench install schema clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --output benchmarks/results.md
 
+## Validate output/r5 with the official validator (Java 17, Maven, npm); writes output/r5/conformance.json.
+conformance: $(STAMP)
+	$(PY) tests/fhir_oracle.py output/r5
+
 ## Regenerate the committed JSON Schema of the definitions format.
 schema: $(STAMP)
 	$(VENV)/bin/evidencekit schema -o definitions/study.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info tests/oracle/target tests/oracle/.packages

@@ -37,3 +37,24 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = build(DEFINITIONS, out, config=config)
     assert result.ok, [d.format_text() for d in result.diagnostics]
     return out / "r5"
+
+
+def require(ok: bool, why: str) -> None:
+    """Skip a test that needs an external tool; in CI (CI=true) fail instead of skipping."""
+    import os
+
+    if not ok:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required in CI: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def oracle():  # type: ignore[no-untyped-def]
+    """The HL7/HAPI validator process (built and started once per session)."""
+    from fhir_oracle import Oracle, tools_available
+
+    ok, why = tools_available()
+    require(ok, why)
+    with Oracle() as running:
+        yield running

@@ -39,6 +39,7 @@ def test_committed_output_is_not_stale(seed_build: Path) -> None:
     committed = ROOT / "output" / "r5"
     assert committed.is_dir(), "output/r5 is missing: run `make run` and commit output/"
     fresh, old = _tree(seed_build), _tree(committed)
+    old.pop("conformance.json", None)  # made by `make conformance`; checked by test_conformance.py
     stale = sorted(k for k in fresh.keys() | old.keys() if fresh.get(k) != old.get(k))
     assert not stale, f"output/ is stale, run `make run` and commit: {stale[:10]}"
 
@@ -51,3 +52,16 @@ def test_rebuild_replaces_output_atomically(tmp_path: Path, runner: CliRunner) -
     assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
     assert not (out / "r5" / "leftover.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == ["r5"]  # no staging or old directories left behind
+
+
+def test_reports_survive_only_an_identical_rebuild(tmp_path: Path, runner: CliRunner) -> None:
+    out = tmp_path / "out"
+    config = str(ROOT / "evidencekit.yaml")
+    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    (out / "r5" / "conformance.json").write_text('{"totals": {}}')
+    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    assert (out / "r5" / "conformance.json").read_text() == '{"totals": {}}'
+    other = tmp_path / "other.yaml"
+    other.write_text((ROOT / "evidencekit.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
+    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", str(other)]).exit_code == 0
+    assert not (out / "r5" / "conformance.json").exists()  # the output changed: the report would be stale

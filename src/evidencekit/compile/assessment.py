@@ -61,7 +61,7 @@ def compile_assessments(ctx: CompileContext) -> list[Json]:
             "text": div(title, f"Rating: {_label(judged.rating)}. {judged.summary}",
                         f"Assessed by {assessment.assessor} on {assessment.date}.",
                         ("Domains", [f"{_label(d.type)}: {_label(d.rating)}. {d.reason}" for d in judged.domains])),
-            "extension": ctx.artifact_extensions("ArtifactAssessment", rid, title),
+            "extension": ctx.artifact_extensions("ArtifactAssessment", rid),
             "title": title,
             "date": assessment.date,
             "artifactReference": ctx.ref(*target),

@@ -6,8 +6,6 @@ from .context import EBM, CompileContext, Json, div
 
 __all__ = ["compile_citation"]
 
-_ISSN_TYPE = "https://www.nlm.nih.gov/bsd/licensee/elements_descriptions.html#issn"
-_V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 
 def compile_citation(ctx: CompileContext) -> Json:
@@ -26,14 +24,13 @@ def compile_citation(ctx: CompileContext) -> Json:
             "type": {"coding": [{"system": "http://hl7.org/fhir/published-in-type", "code": "D020492",
                                  "display": "Periodical"}]},
             "identifier": [
-                {"type": {"coding": [{"system": _ISSN_TYPE, "code": issn.medium.capitalize(),
-                                      "display": issn.medium.capitalize()}],
-                          "text": f"{issn.medium.capitalize()} ISSN"},
+                # Identifier types as text only: NLM's ISSN-type list is not a FHIR code system
+                # and v2-0203#XX is outside the identifier-type value set (validator warnings).
+                {"type": {"text": f"{issn.medium.capitalize()} ISSN"},
                  "system": "https://portal.issn.org", "value": issn.value}
                 for issn in cit.journal.issn
             ] + [
-                {"type": {"coding": [{"system": _V2_0203, "code": "XX", "display": "Organization identifier"}],
-                          "text": "ISOAbbreviation"},
+                {"type": {"text": "ISOAbbreviation"},
                  "system": "https://www.issn.org/services/online-services/access-to-the-ltwa/",
                  "value": cit.journal.abbreviation},
             ],

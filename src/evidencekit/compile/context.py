@@ -60,12 +60,16 @@ class CompileContext:
             out["display"] = display
         return out
 
-    def artifact_extensions(self, resource_type: str, rid: str, title: str) -> list[Json]:
-        """artifact-url/-title extensions for resources without url/title elements (Group, ArtifactAssessment)."""
-        return [
-            {"url": ARTIFACT_URL, "valueUri": self.url(resource_type, rid)},
-            {"url": ARTIFACT_TITLE, "valueString": title},
-        ]
+    def artifact_extensions(self, resource_type: str, rid: str, title: str | None = None) -> list[Json]:
+        """artifact-url (and artifact-title) extensions for resources without url/title elements.
+
+        ArtifactAssessment has its own ``title``; the artifact-title extension is not
+        allowed on it (its context excludes ArtifactAssessment), so pass no title there.
+        """
+        out: list[Json] = [{"url": ARTIFACT_URL, "valueUri": self.url(resource_type, rid)}]
+        if title is not None:
+            out.append({"url": ARTIFACT_TITLE, "valueString": title})
+        return out
 
     def add(self, resource: Json, *yaml_path: object) -> CompiledResource:
         file, line, column = self.loaded.at(*yaml_path)

@@ -146,10 +146,28 @@ def stage(files: dict[str, bytes], target: Path) -> Path:
     return staging
 
 
+#: Reports about the output made by other tools (e.g. `make conformance`). They survive a
+#: rebuild only when every built file is byte-identical, i.e. while they still describe it.
+CARRIED_REPORTS = ("conformance.json",)
+
+
+def _carry_reports(staging: Path, target: Path) -> None:
+    reports = [name for name in CARRIED_REPORTS if (target / name).is_file()]
+    if not reports:
+        return
+    new = {p.relative_to(staging) for p in staging.rglob("*") if p.is_file()}
+    old = {p.relative_to(target) for p in target.rglob("*") if p.is_file()} - {Path(n) for n in reports}
+    if new != old or any((staging / rel).read_bytes() != (target / rel).read_bytes() for rel in new):
+        return
+    for name in reports:
+        shutil.copy2(target / name, staging / name)
+
+
 def commit(staging: Path, target: Path) -> None:
     """Swap a staged directory in place of ``target`` (the old one is removed afterwards)."""
     target = target.absolute()
     old: Path | None = None
+    _carry_reports(staging, target)
     try:
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))

@@ -1,0 +1,57 @@
+"""The official validator (HAPI FHIR 8.8.0 / org.hl7.fhir.validation) as oracle for output/r5."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from fhir_oracle import Oracle, OracleError, conformance_report
+
+
+def test_seed_output_has_no_errors_and_report_is_current(seed_build: Path, oracle: Oracle) -> None:
+    report = conformance_report(seed_build, oracle)
+    errors = {f: [i for i in r["issues"] if i["severity"] in ("error", "fatal")]
+              for f, r in report["files"].items() if r["errors"]}
+    assert report["totals"]["errors"] == 0, errors
+    assert len(report["files"]) == 33
+    committed = json.loads((ROOT / "output" / "r5" / "conformance.json").read_text())
+    assert committed == report, "output/r5/conformance.json is stale: run `make conformance` and commit it"
+
+
+def test_every_warning_is_documented(seed_build: Path, oracle: Oracle) -> None:
+    doc = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    report = conformance_report(seed_build, oracle)
+    for name, result in report["files"].items():
+        for issue in result["issues"]:
+            if issue["severity"] == "warning":
+                documented = any(fragment in issue["message"] for fragment in _documented_fragments(doc))
+                assert documented, f"{name}: undocumented warning: {issue['message']}"
+
+
+def _documented_fragments(doc: str) -> list[str]:
+    """Message fragments listed in docs/conformance.md as `warning: <fragment>`."""
+    return [line.split("`warning: ", 1)[1].split("`", 1)[0] for line in doc.splitlines() if "`warning: " in line]
+
+
+def test_oracle_is_not_vacuous(tmp_path: Path, seed_build: Path, oracle: Oracle) -> None:
+    resource = json.loads((seed_build / "resources" / "Evidence-galimberti-2018-improvement-overall.json").read_text())
+    resource["status"] = "bogus"
+    del resource["variableDefinition"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(resource))
+    outcome = oracle.validate(path)
+    assert sum(1 for i in outcome["issue"] if i["severity"] in ("error", "fatal")) >= 2
+
+
+def test_oracle_death_is_an_error_not_valid(seed_build: Path) -> None:
+    from fhir_oracle import tools_available
+    from conftest import require
+
+    require(*tools_available())
+    dying = Oracle()
+    dying.close()
+    with pytest.raises(OracleError):
+        dying.validate(seed_build / "bundle.json")
