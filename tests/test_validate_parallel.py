@@ -37,7 +37,7 @@ def test_parallel_equals_serial(seed_build: Path, monkeypatch: pytest.MonkeyPatc
     assert len({p for _, p, _ in parallel}) >= 3
 
 
-def _dying_worker(output: OutputSet, split: int, conn: object) -> None:
+def _dying_worker(output: OutputSet, split: int, conn: object, layers: list[str]) -> None:
     os._exit(3)
 
 

@@ -124,14 +124,35 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
 @main.command("validate")
 @click.argument("output", default="output", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--list-skipped-invariants", is_flag=True,
+              help="List the R5 invariants (and value sets) this validator cannot evaluate, and exit.")
 @_show_info_option
 @_guard
-def validate_command(output: Path, fmt: str) -> int:
+def validate_command(output: Path, fmt: str, list_skipped_invariants: bool) -> int:
     """Validate built FHIR output (a directory such as output/r5, or one JSON file)."""
+    if list_skipped_invariants:
+        return _list_skipped(output)
     from .pipeline import validate_directory
 
     diagnostics = validate_directory(output)
     return _emit(diagnostics, fmt, f"validated {output}")
+
+
+def _list_skipped(output: Path) -> int:
+    """Evaluate the output once (runtime gaps show up), then list every invariant not evaluated."""
+    from .pipeline import validate_directory
+    from .validate.spec import spec
+
+    if output.exists():
+        validate_directory(output)
+    table = spec()
+    skipped = table.skipped()
+    for item in skipped:
+        click.echo(f"{item.key}\t{item.element}\t{item.reason}\t{item.expression}")
+    for url in sorted(table.unexpandable):
+        click.echo(f"valueset\t{url}\tcannot be expanded offline (filter or external code system)\t")
+    click.echo(f"{len(skipped)} invariant(s) and {len(table.unexpandable)} required value set(s) not evaluated")
+    return EXIT_OK
 
 
 @main.command("schema")

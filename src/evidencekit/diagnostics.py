@@ -60,6 +60,9 @@ CODES: dict[str, str] = {
     "EK403": "resource violates a rule of a declared EBM profile",
     "EK404": "duplicate resource id or fullUrl",
     "EK405": "output file is not valid JSON or not FHIR R5",
+    "EK406": "code outside a required value set binding",
+    "EK407": "FHIRPath invariant violated",
+    "EK408": "element cardinality violated",
     "EK501": "output cannot be written",
     "EK502": "configuration file is invalid",
 }

@@ -12,14 +12,26 @@ from ._base import Layer, OutputSet
 from .models import validate_bundles, validate_models, validate_resources
 from .profiles import validate_profiles
 from .references import validate_references
+from .spec import skipped_invariants, validate_bindings, validate_cardinality, validate_invariants
 
-__all__ = ["LAYERS", "OutputSet", "finish_validation", "start_validation", "validate_output"]
+__all__ = ["LAYERS", "OutputSet", "finish_validation", "skipped_invariants", "start_validation",
+           "validate_output"]
 
-#: name -> layer, run in this order. Later issues add bindings, invariants and the HL7 validator.
+#: name -> layer, run in this order.
 LAYERS: dict[str, Layer] = {
     "models": validate_models,
+    "cardinality": validate_cardinality,
+    "bindings": validate_bindings,
+    "invariants": validate_invariants,
     "references": validate_references,
     "profiles": validate_profiles,
+}
+#: The per-resource part of layers (output, start, stop): split between processes for big outputs.
+PER_RESOURCE = {
+    "models": validate_resources,
+    "cardinality": validate_cardinality,
+    "bindings": validate_bindings,
+    "invariants": validate_invariants,
 }
 
 #: Below this many resources a worker process costs more than it saves.
@@ -35,8 +47,8 @@ class PendingValidation:
     reader: object | None = None
 
 
-def _worker(output: OutputSet, split: int, conn: object) -> None:
-    diagnostics = list(validate_resources(output, split))
+def _worker(output: OutputSet, split: int, conn: object, layers: list[str]) -> None:
+    diagnostics = [d for name in layers if name in PER_RESOURCE for d in PER_RESOURCE[name](output, split)]
     conn.send_bytes(pickle.dumps(diagnostics))  # type: ignore[attr-defined]
     conn.close()  # type: ignore[attr-defined]
 
@@ -49,12 +61,13 @@ def start_validation(output: OutputSet, layers: list[str] | None = None) -> Pend
     names = layers or list(LAYERS)
     pending = PendingValidation(output, names, len(output.resources))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if ("models" in names and cores > 1 and len(output.resources) >= PARALLEL_THRESHOLD
+    if (any(n in PER_RESOURCE for n in names) and cores > 1 and len(output.resources) >= PARALLEL_THRESHOLD
             and "fork" in multiprocessing.get_all_start_methods()):
         context = multiprocessing.get_context("fork")
         reader, writer = context.Pipe(duplex=False)
         pending.split = len(output.resources) // 2
-        pending.worker = context.Process(target=_worker, args=(output, pending.split, writer), daemon=True)
+        pending.worker = context.Process(target=_worker, args=(output, pending.split, writer, names),
+                                         daemon=True)
         pending.worker.start()
         writer.close()
         pending.reader = reader
@@ -66,12 +79,13 @@ def finish_validation(pending: PendingValidation) -> list[Diagnostic]:
     output = pending.output
     out: list[Diagnostic] = []
     for name in pending.layers:
+        if name in PER_RESOURCE:
+            out.extend(PER_RESOURCE[name](output, 0, pending.split))
         if name == "models":
-            out.extend(validate_resources(output, 0, pending.split))
-            out.extend(_collect(pending))
             out.extend(validate_bundles(output))
-        else:
+        elif name not in PER_RESOURCE:
             out.extend(LAYERS[name](output))
+    out.extend(_collect(pending))
     return out
 
 
@@ -81,8 +95,9 @@ def _collect(pending: PendingValidation) -> list[Diagnostic]:
     try:
         data = pending.reader.recv_bytes()  # type: ignore[attr-defined]
         diagnostics: list[Diagnostic] = pickle.loads(data)
-    except (EOFError, OSError, pickle.UnpicklingError):
-        diagnostics = list(validate_resources(pending.output, pending.split))  # the worker died: redo
+    except (EOFError, OSError, pickle.UnpicklingError):  # the worker died: redo its share here
+        diagnostics = [d for name in pending.layers if name in PER_RESOURCE
+                       for d in PER_RESOURCE[name](pending.output, pending.split)]
     finally:
         pending.reader.close()  # type: ignore[attr-defined]
         pending.worker.join()

@@ -1,0 +1,106 @@
+"""Native invariant implementations agree with fhirpathpy evaluating the spec's expression."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidencekit.validate.native_invariants import NATIVE
+from evidencekit.validate.spec import Spec
+
+
+@pytest.fixture(scope="module")
+def specs() -> tuple[Spec, Spec]:
+    native, reference = Spec.load(), Spec.load()
+    reference.use_native = False
+    return native, reference
+
+
+def _findings(spec: Spec, resource: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((f.code, f.fhir_path, f.message) for f in spec.check(resource) if f.layer == "invariants")
+
+
+def _variants(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource plus edits that flip each natively implemented invariant."""
+    out = [resource]
+
+    def edit(change: Any) -> None:
+        clone = copy.deepcopy(resource)
+        if change(clone) is not False:
+            out.append(clone)
+
+    edit(lambda r: r.update(name="lower case name"))                       # cnl-0
+    edit(lambda r: r.update(url="http://x.org/a|1.0") if "url" in r else False)   # cnl-1
+    edit(lambda r: r.pop("text", None))                                   # dom-6
+    edit(lambda r: r.setdefault("contained", []).append(
+        {"resourceType": "Practitioner", "id": "orphan", "meta": {"versionId": "1", "security": [{"code": "x"}]},
+         "contained": [{"resourceType": "Practitioner", "id": "deeper"}]}))  # dom-2..5
+    edit(lambda r: r.update(relatedArtifact=[{"type": "citation", "resourceReference": {"reference": "#nope"}},
+                                             {"type": "citation", "resourceReference": {"id": "x"}}]))  # ref-1, ref-2
+
+    def coding(r: dict[str, Any]) -> Any:
+        for value in _dicts(r):
+            if "code" in value and "system" in value and "display" in value:
+                del value["code"]                                          # cod-1
+                return None
+        return False
+
+    def quantity(r: dict[str, Any]) -> Any:
+        for value in _dicts(r):
+            if "value" in value and "unit" in value:
+                value["code"] = "d"                                        # qty-3 (code without system)
+                return None
+        return False
+
+    def section(r: dict[str, Any]) -> Any:
+        if r.get("resourceType") != "Composition":
+            return False
+        r["section"][0] = {"title": "empty"}                               # cmp-1
+        r["section"].append({"title": "both", "emptyReason": {"text": "x"},
+                             "entry": [{"reference": "Citation/galimberti-2018-citation"}]})  # cmp-2
+        return None
+
+    def identifier(r: dict[str, Any]) -> Any:
+        if "identifier" not in r.get("citedArtifact", {}):
+            return False
+        r["citedArtifact"]["identifier"].append({"system": "https://doi.org"})  # ident-1
+        return None
+
+    for change in (coding, quantity, section, identifier):
+        edit(change)
+    return out
+
+
+def _dicts(value: Any) -> Any:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _dicts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _dicts(v)
+
+
+def test_native_equals_fhirpathpy(seed_build: Path, specs: tuple[Spec, Spec]) -> None:
+    native, reference = specs
+    flipped: set[str] = set()
+    checked = 0
+    for path in sorted((seed_build / "resources").glob("*.json")):
+        for resource in _variants(json.loads(path.read_text())):
+            got, want = _findings(native, resource), _findings(reference, resource)
+            assert got == want, (path.name, got, want)
+            flipped.update(message.split(":", 1)[0] for _, _, message in want)
+            checked += 1
+    assert checked > 150
+    # every native invariant was exercised failing at least once, so the comparison means something
+    assert set(NATIVE) - flipped == set(), f"never failed: {sorted(set(NATIVE) - flipped)}"
+
+
+def test_native_keys_match_spec_expressions(specs: tuple[Spec, Spec]) -> None:
+    native, _ = specs
+    seen = {c[0] for els in native.types.values() for el in els.values() for c in el.get("constraints", [])}
+    assert set(NATIVE) <= seen
