@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install schema clean conformance
+.PHONY: run test bench install schema clean conformance agreement r5-spec
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,19 @@ bench: $(STAMP)
 ## Validate output/r5 with the official validator (Java 17, Maven, npm); writes output/r5/conformance.json.
 conformance: $(STAMP)
 	$(PY) tests/fhir_oracle.py output/r5
+
+## Agreement of `evidencekit validate` with the HL7 validator on the mutation corpus (prints the table).
+agreement: $(STAMP)
+	$(PY) tests/agreement.py output/r5
+
+## Regenerate src/evidencekit/validate/data/r5-spec.json from the pinned npm packages.
+r5-spec: $(STAMP)
+	mkdir -p tests/oracle/.packages
+	cd tests/oracle/.packages && npm pack hl7.fhir.r5.core@5.0.0 hl7.terminology.r5@7.0.1 --silent >/dev/null
+	echo "09f22107bef64313545a50d2c127d20f81173c499a395672fae089bc23e72fab  tests/oracle/.packages/hl7.fhir.r5.core-5.0.0.tgz" | sha256sum -c -
+	echo "b34d9c6bdf108884e1d5ba535765e7b5cd93009f0af9f3b7e5eba38e5ae7a70b  tests/oracle/.packages/hl7.terminology.r5-7.0.1.tgz" | sha256sum -c -
+	$(PY) -m evidencekit.validate.generate_spec --core tests/oracle/.packages/hl7.fhir.r5.core-5.0.0.tgz \
+		--terminology tests/oracle/.packages/hl7.terminology.r5-7.0.1.tgz -o src/evidencekit/validate/data/r5-spec.json
 
 ## Regenerate the committed JSON Schema of the definitions format.
 schema: $(STAMP)

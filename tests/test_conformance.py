@@ -55,3 +55,29 @@ def test_oracle_death_is_an_error_not_valid(seed_build: Path) -> None:
     dying.close()
     with pytest.raises(OracleError):
         dying.validate(seed_build / "bundle.json")
+
+
+def test_r5_spec_table_is_generated_from_the_pinned_packages(tmp_path: Path) -> None:
+    """Regenerate the committed R5 tables from the npm packages and compare (no hand edits)."""
+    import hashlib
+    import shutil
+    import subprocess
+
+    from conftest import require
+    from evidencekit.validate.generate_spec import generate
+
+    require(shutil.which("npm") is not None, "npm is not installed")
+    committed = json.loads((ROOT / "src" / "evidencekit" / "validate" / "data" / "r5-spec.json").read_text())
+    paths = []
+    for package in ("hl7.fhir.r5.core@5.0.0", "hl7.terminology.r5@7.0.1"):
+        name = package.replace("@", "-") + ".tgz"
+        cached = ROOT / "tests" / "oracle" / ".packages" / name
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["npm", "pack", package, "--silent", "--pack-destination", str(cached.parent)],
+                           check=True, capture_output=True, timeout=600)
+        assert hashlib.sha256(cached.read_bytes()).hexdigest() == committed["generated_from"][name]
+        paths.append(cached)
+    fresh = generate(paths[0], paths[1])
+    fresh["generated_from"] = committed["generated_from"]
+    assert fresh == committed, "run `make r5-spec` and commit src/evidencekit/validate/data/r5-spec.json"

@@ -126,15 +126,24 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--list-skipped-invariants", is_flag=True,
               help="List the R5 invariants (and value sets) this validator cannot evaluate, and exit.")
+@click.option("--layers", default="all", show_default=True, metavar="NAMES",
+              help="Comma-separated validation layers to run: models, structure, primitives, cardinality, "
+                   "bindings, invariants, target-types, references, profiles.")
 @_show_info_option
 @_guard
-def validate_command(output: Path, fmt: str, list_skipped_invariants: bool) -> int:
+def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, layers: str) -> int:
     """Validate built FHIR output (a directory such as output/r5, or one JSON file)."""
     if list_skipped_invariants:
         return _list_skipped(output)
     from .pipeline import validate_directory
+    from .validate import LAYERS
 
-    diagnostics = validate_directory(output)
+    selected = None if layers == "all" else [name.strip() for name in layers.split(",") if name.strip()]
+    unknown = sorted(set(selected or []) - set(LAYERS))
+    if unknown or selected == []:
+        raise click.BadParameter(f"unknown layer(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(LAYERS)}", param_hint="--layers")
+    diagnostics = validate_directory(output, selected)
     return _emit(diagnostics, fmt, f"validated {output}")
 
 

@@ -60,9 +60,12 @@ CODES: dict[str, str] = {
     "EK403": "resource violates a rule of a declared EBM profile",
     "EK404": "duplicate resource id or fullUrl",
     "EK405": "output file is not valid JSON or not FHIR R5",
-    "EK406": "code outside a required value set binding",
+    "EK406": "code outside a required value set, or unknown in its code system",
     "EK407": "FHIRPath invariant violated",
     "EK408": "element cardinality violated",
+    "EK409": "primitive value has the wrong JSON type or format",
+    "EK410": "reference points to a resource type the element does not allow",
+    "EK411": "unknown element",
     "EK501": "output cannot be written",
     "EK502": "configuration file is invalid",
 }

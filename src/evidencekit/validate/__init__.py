@@ -12,7 +12,15 @@ from ._base import Layer, OutputSet
 from .models import validate_bundles, validate_models, validate_resources
 from .profiles import validate_profiles
 from .references import validate_references
-from .spec import skipped_invariants, validate_bindings, validate_cardinality, validate_invariants
+from .spec import (
+    skipped_invariants,
+    validate_bindings,
+    validate_cardinality,
+    validate_invariants,
+    validate_primitives,
+    validate_structure,
+    validate_target_types,
+)
 
 __all__ = ["LAYERS", "OutputSet", "finish_validation", "skipped_invariants", "start_validation",
            "validate_output"]
@@ -20,15 +28,21 @@ __all__ = ["LAYERS", "OutputSet", "finish_validation", "skipped_invariants", "st
 #: name -> layer, run in this order.
 LAYERS: dict[str, Layer] = {
     "models": validate_models,
+    "structure": validate_structure,
+    "primitives": validate_primitives,
     "cardinality": validate_cardinality,
     "bindings": validate_bindings,
     "invariants": validate_invariants,
+    "target-types": validate_target_types,
     "references": validate_references,
     "profiles": validate_profiles,
 }
 #: The per-resource part of layers (output, start, stop): split between processes for big outputs.
 PER_RESOURCE = {
     "models": validate_resources,
+    "structure": validate_structure,
+    "primitives": validate_primitives,
+    "target-types": validate_target_types,
     "cardinality": validate_cardinality,
     "bindings": validate_bindings,
     "invariants": validate_invariants,

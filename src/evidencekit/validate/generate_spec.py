@@ -87,12 +87,31 @@ def _expand(url: str, defs: dict[str, dict[str, Any]], seen: set[str]) -> list[l
     return sorted({tuple(x) for x in result if (x[0], x[1]) not in excluded})  # type: ignore[misc]
 
 
+def _type_code(type_: dict[str, Any]) -> str:
+    """FHIR type of an element type; System.String ids etc. carry it in an extension."""
+    for ext in type_.get("extension", []):
+        if ext.get("url") == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type":
+            return str(ext.get("valueUrl") or ext.get("valueUri"))
+    return str(type_["code"])
+
+
 def generate(core: Path, terminology: Path) -> dict[str, Any]:
     defs = _read_package(terminology)
     defs.update(_read_package(core))  # the core package wins for its own definitions
-    sd_by_type = {d["type"]: d for d in defs.values()
-                  if d.get("resourceType") == "StructureDefinition" and d.get("derivation") == "specialization"
-                  and d.get("kind") in ("resource", "complex-type")}
+    all_types = {d["type"]: d for d in defs.values()
+                 if d.get("resourceType") == "StructureDefinition" and d.get("derivation") == "specialization"}
+    sd_by_type = {t: d for t, d in all_types.items() if d.get("kind") in ("resource", "complex-type")}
+    primitives = {}
+    for t, d in sorted(all_types.items()):
+        if d.get("kind") != "primitive-type":
+            continue
+        for el in d["snapshot"]["element"]:
+            if el["path"] == f"{t}.value":
+                regex = [x.get("valueString") for ty in el.get("type", []) for x in ty.get("extension", [])
+                         if x.get("url") == "http://hl7.org/fhir/StructureDefinition/regex"]
+                primitives[t] = regex[0] if regex else None
+    domain_root = [c for c in all_types["DomainResource"]["snapshot"]["element"][0].get("constraint", [])]
+    bound_systems: set[str] = set()
     types: dict[str, dict[str, Any]] = {}
     valuesets: dict[str, Any] = {}
     unexpandable: list[str] = []
@@ -102,9 +121,21 @@ def generate(core: Path, terminology: Path) -> dict[str, Any]:
         if name in types or name not in sd_by_type:
             continue
         elements = {}
-        for el in sd_by_type[name]["snapshot"]["element"]:
-            el_types = [t["code"] for t in el.get("type", [])]
+        sd = sd_by_type[name]
+        for el in sd["snapshot"]["element"]:
+            el_types = [_type_code(t) for t in el.get("type", [])]
+            if el["path"] == name and sd.get("kind") == "resource" and name not in ("Bundle", "Resource"):
+                # canonical resources' snapshots omit DomainResource's dom-* constraints; validators apply them
+                have = {c["key"] for c in el.get("constraint", [])}
+                el = {**el, "constraint": el.get("constraint", []) + [c for c in domain_root if c["key"] not in have]}
+            targets = sorted({p.rsplit("/", 1)[-1] for t in el.get("type", []) if t.get("code") == "Reference"
+                              for p in t.get("targetProfile", [])})
             binding = el.get("binding", {})
+            if binding.get("valueSet"):
+                vs = defs.get(binding["valueSet"].split("|")[0])
+                for include in (vs or {}).get("compose", {}).get("include", []):
+                    if include.get("system"):
+                        bound_systems.add(include["system"])
             required = binding.get("valueSet", "").split("|")[0] if binding.get("strength") == "required" else None
             if required and required not in valuesets and required not in unexpandable:
                 expanded = _expand(required, defs, set())
@@ -115,6 +146,7 @@ def generate(core: Path, terminology: Path) -> dict[str, Any]:
             constraints = [[c["key"], c["severity"], c.get("expression", ""), c.get("human", "")]
                            for c in el.get("constraint", []) if c["key"] not in NATIVE]
             elements[el["path"]] = {"min": el.get("min", 0), "max": el.get("max", "*"), "types": el_types,
+                                    **({"targets": targets} if targets else {}),
                                     **({"ref": el["contentReference"].lstrip("#")} if "contentReference" in el else {}),
                                     **({"binding": required} if required else {}),
                                     **({"constraints": constraints} if constraints else {})}
@@ -122,10 +154,18 @@ def generate(core: Path, terminology: Path) -> dict[str, Any]:
                 if t[:1].isupper() and t not in types:
                     todo.append(t)
         types[name] = elements
+    codesystems = {}
+    for system in sorted(bound_systems):
+        cs = defs.get(system)
+        if cs and cs.get("resourceType") == "CodeSystem" and cs.get("content") in (None, "complete") \
+                and cs.get("concept"):
+            codesystems[system] = sorted(set(_codes(cs["concept"])))
     return {"generated_from": {}, "resources": list(RESOURCES), "native_constraints": NATIVE,
             "unexpandable_valuesets": sorted(unexpandable),
+            "primitives": primitives,
             "types": {k: types[k] for k in sorted(types)},
-            "valuesets": {k: valuesets[k] for k in sorted(valuesets)}}
+            "valuesets": {k: valuesets[k] for k in sorted(valuesets)},
+            "codesystems": codesystems}
 
 
 def main() -> None:

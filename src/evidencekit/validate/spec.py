@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from typing import Any, Callable, Iterator
@@ -25,7 +26,7 @@ from ._base import Json, OutputSet, key_of
 from .native_invariants import NATIVE
 
 __all__ = ["Spec", "skipped_invariants", "spec", "validate_bindings", "validate_cardinality",
-           "validate_invariants"]
+           "validate_invariants", "validate_primitives", "validate_structure", "validate_target_types"]
 
 _PRIMITIVE_SUFFIX = {  # choice-type suffix -> type code, e.g. valueBoolean -> boolean
     "Base64Binary": "base64Binary", "Boolean": "boolean", "Canonical": "canonical", "Code": "code",
@@ -72,14 +73,20 @@ class Skipped:
     reason: str
 
 
+_INTEGER_TYPES = {"integer", "unsignedInt", "positiveInt"}
+
+
 @dataclass
 class Spec:
     types: dict[str, dict[str, Any]]
     valuesets: dict[str, set[tuple[str, str]]]
     unexpandable: set[str]
+    primitives: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    codesystems: dict[str, frozenset[str]] = field(default_factory=dict)
     children: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = field(default_factory=dict)
     compiled: dict[str, Callable[..., Any] | None] = field(default_factory=dict)
     runtime_failures: dict[str, str] = field(default_factory=dict)
+    indexes: dict[tuple[str, str], Any] = field(default_factory=dict)
     use_native: bool = True  # tests turn it off to compare with fhirpathpy
 
     @classmethod
@@ -87,7 +94,11 @@ class Spec:
         text = importlib_resources.files("evidencekit.validate").joinpath("data/r5-spec.json").read_text("utf-8")
         data = json.loads(text)
         spec = cls(data["types"], {url: {(s, c) for s, c in codes} for url, codes in data["valuesets"].items()},
-                   set(data["unexpandable_valuesets"]))
+                   set(data["unexpandable_valuesets"]),
+                   # decimal's published regex has a typo ("{1,9}}"); JSON numbers are type-checked instead
+                   {t: re.compile(f"(?:{r})") if r and t != "decimal" else None
+                    for t, r in data["primitives"].items()},
+                   {system: frozenset(codes) for system, codes in data["codesystems"].items()})
         for tname, elements in spec.types.items():
             for path, el in elements.items():
                 if "." in path:
@@ -100,6 +111,8 @@ class Spec:
         for tname, elements in sorted(self.types.items()):
             for path, el in elements.items():
                 for key, _severity, expression, _human in el.get("constraints", []):
+                    if key in NATIVE and self.use_native:
+                        continue  # evaluated natively
                     reason = _static_skip_reason(expression)
                     if reason is None and key in self.runtime_failures:
                         reason = f"fhirpathpy failed at run time: {self.runtime_failures[key]}"
@@ -133,26 +146,65 @@ class Spec:
         self._visit(resource, rtype, rtype, rtype, context, out)
         return out
 
+    def _index(self, tname: str, base: str) -> tuple[dict[str, tuple[str, dict[str, Any]]],
+                                                      list[tuple[str, str, dict[str, Any]]],
+                                                      list[tuple[str, str, dict[str, Any]]]]:
+        """(plain children by name, choice children, required children) of an element, cached."""
+        key = (tname, base)
+        found = self.indexes.get(key)
+        if found is None:
+            plain: dict[str, tuple[str, dict[str, Any]]] = {}
+            choices: list[tuple[str, str, dict[str, Any]]] = []
+            required: list[tuple[str, str, dict[str, Any]]] = []
+            for name, elpath, el in self.children.get(key, ()):
+                if name.endswith("[x]"):
+                    choices.append((name[:-3], elpath, el))
+                else:
+                    plain[name] = (elpath, el)
+                if el["min"] > 0:
+                    required.append((name, elpath, el))
+            found = self.indexes[key] = (plain, choices, required)
+        return found
+
     def _visit(self, node: Json, tname: str, base: str, fpath: str, context: dict[str, Any],
                out: list[Finding]) -> None:
         element = self.types[tname].get(base, {})
         self._invariants(node, element, fpath, context, out)
-        for name, elpath, el in self.children.get((tname, base), ()):
+        if base == "Coding" and isinstance(node.get("system"), str) and node["system"] in self.codesystems:
+            code = node.get("code")
+            if code is None or code not in self.codesystems[node["system"]]:
+                out.append(Finding("bindings", "EK406", Severity.ERROR,
+                                   f"unknown code '{code}' in code system {node['system']}", fpath))
+        plain, choices, required = self._index(tname, base)
+        for key, value in node.items():
+            hit = plain.get(key)
+            if hit is not None:
+                elpath, el = hit
+                etype = el["types"][0] if len(el["types"]) == 1 else ""
+                self._element(value, key, etype, elpath, el, tname, fpath, context, out)
+                continue
+            for prefix, elpath, el in choices:
+                if key.startswith(prefix):
+                    etype = _choice_type(key[len(prefix):])
+                    if etype in el["types"]:
+                        self._element(value, key, etype, elpath, el, tname, fpath, context, out)
+                        break
+            else:
+                bare = key[1:] if key.startswith("_") else key
+                if key in ("fhir_comments",) or (key == "resourceType" and base == tname) or (
+                        bare != key and (bare in plain or any(bare.startswith(p) for p, _, _ in choices))):
+                    continue
+                out.append(Finding("structure", "EK411", Severity.ERROR,
+                                   f"unknown element '{key}' in {base}", f"{fpath}.{key}"))
+        for name, elpath, el in required:
             if name.endswith("[x]"):
                 prefix = name[:-3]
-                present = [(k, _choice_type(k[len(prefix):])) for k in node
-                           if k.startswith(prefix) and _choice_type(k[len(prefix):]) in el["types"]]
-            elif name in node:
-                present = [(name, el["types"][0] if len(el["types"]) == 1 else "")]
+                present = any(k.startswith(prefix) for k in node)
             else:
-                present = []
+                present = name in node or f"_{name}" in node
             if not present:
-                if el["min"] > 0 and not (name.endswith("[x]") is False and f"_{name}" in node):
-                    out.append(Finding("cardinality", "EK408", Severity.ERROR,
-                                       f"{elpath} is required (min {el['min']}) but missing", f"{fpath}.{name}"))
-                continue
-            for key, etype in present:
-                self._element(node[key], key, etype, elpath, el, tname, fpath, context, out)
+                out.append(Finding("cardinality", "EK408", Severity.ERROR,
+                                   f"{elpath} is required (min {el['min']}) but missing", f"{fpath}.{name}"))
 
     def _element(self, value: Any, key: str, etype: str, elpath: str, el: dict[str, Any], tname: str,
                  fpath: str, context: dict[str, Any], out: list[Finding]) -> None:
@@ -163,15 +215,24 @@ class Spec:
         if is_list and el["max"] == "1":
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
                                f"{elpath} allows one value, got a list", where))
-        if is_list and len(value) < max(el["min"], 1):
+        if is_list and not value:
+            # FHIR JSON: "Array cannot be empty - the property should not be present if it has no
+            # values" (the HL7 validator's wording), whatever the element's minimum.
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
-                               f"{elpath} needs at least {max(el['min'], 1)} item(s), got {len(value)}", where))
+                               f"{elpath} is an empty array; omit it when it has no values", where))
+        elif is_list and len(value) < el["min"]:
+            out.append(Finding("cardinality", "EK408", Severity.ERROR,
+                               f"{elpath} needs at least {el['min']} item(s), got {len(value)}", where))
         if el["max"] not in ("0", "1", "*") and is_list and len(value) > int(el["max"]):
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
                                f"{elpath} allows at most {el['max']} items, got {len(value)}", where))
         items = value if is_list else [value]
         for i, item in enumerate(items):
             here = f"{where}[{i}]" if is_list else where
+            if etype in self.primitives:
+                self._primitive(item, etype, elpath, here, out)
+            elif "targets" in el and isinstance(item, dict):
+                self._reference_target(item, el["targets"], elpath, here, out)
             if "binding" in el:
                 self._binding(item, etype, el["binding"], elpath, here, out)
             if isinstance(item, dict):
@@ -191,6 +252,38 @@ class Spec:
                     self._visit(item, etype, etype, here, context, out)
             elif "constraints" in el:
                 self._invariants(item, el, here, context, out)
+
+    def _primitive(self, item: Any, etype: str, elpath: str, where: str, out: list[Finding]) -> None:
+        if isinstance(item, dict) or item is None:
+            return
+        if etype == "boolean":
+            ok = isinstance(item, bool)
+        elif etype in _INTEGER_TYPES:
+            ok = isinstance(item, int) and not isinstance(item, bool)
+        elif etype == "decimal":
+            ok = isinstance(item, (int, float, Decimal)) and not isinstance(item, bool)
+        else:
+            ok = isinstance(item, str)
+        pattern = self.primitives.get(etype)
+        if ok and isinstance(item, (str, int)) and not isinstance(item, bool) and pattern is not None:
+            ok = pattern.fullmatch(str(item).lower() if etype == "boolean" else str(item)) is not None
+        if not ok:
+            out.append(Finding("primitives", "EK409", Severity.ERROR,
+                               f"{item!r} is not a valid {etype} ({elpath})", where))
+
+    def _reference_target(self, item: Json, targets: list[str], elpath: str, where: str,
+                          out: list[Finding]) -> None:
+        ref = item.get("reference")
+        declared = item.get("type")
+        rtype = ref.split("/")[-2] if isinstance(ref, str) and ref.count("/") >= 1 and not ref.startswith(
+            ("#", "urn:")) else None
+        if rtype and declared and rtype != declared:
+            out.append(Finding("references", "EK410", Severity.ERROR,
+                               f"reference {ref} points to a {rtype} but its type says {declared} ({elpath})", where))
+        found = rtype or declared
+        if found and "Resource" not in targets and found not in targets:
+            out.append(Finding("references", "EK410", Severity.ERROR,
+                               f"{elpath} may reference {', '.join(targets)}, not {found}", where))
 
     def _binding(self, item: Any, etype: str, valueset: str, elpath: str, where: str, out: list[Finding]) -> None:
         codes = self.valuesets.get(valueset)
@@ -289,3 +382,6 @@ _CACHE: dict[int, tuple[Json, list[Finding]]] = {}
 validate_cardinality = _layer("cardinality")
 validate_bindings = _layer("bindings")
 validate_invariants = _layer("invariants")
+validate_primitives = _layer("primitives")
+validate_target_types = _layer("references")
+validate_structure = _layer("structure")
