@@ -152,3 +152,47 @@ def test_bad_files(tmp_path: Path, content: bytes, message: str, runner: CliRunn
 def test_missing_output(tmp_path: Path, runner: CliRunner) -> None:
     result = runner.invoke(main, ["validate", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "EK405" in result.output
+
+
+def test_wrong_fhir_version_is_reported(tmp_path: Path, runner: CliRunner) -> None:
+    # an R4B-shaped Evidence: `studyType` became `studyDesign` in R5
+    path = tmp_path / "r4b-evidence.json"
+    path.write_text(json.dumps({"resourceType": "Evidence", "id": "e", "status": "active",
+                                "variableDefinition": [{"variableRole": {"text": "population"}}],
+                                "studyType": {"text": "RCT"}}))
+    result = runner.invoke(main, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    items = json.loads(result.output)
+    assert any(i["code"] == "EK411" and i["fhir_path"] == "Evidence.studyType" for i in items)
+
+
+def test_hundred_megabyte_bundle(tmp_path: Path, runner: CliRunner) -> None:
+    """A 100 MB bundle is read and judged (no crash, no traceback); its defects are reported."""
+    big = {"fullUrl": "http://example.org/Basic/b", "resource": {
+        "resourceType": "Basic", "id": "b", "code": {"text": "x" * (100 * 1024 * 1024)}}}
+    small = {"fullUrl": "http://example.org/Basic/b", "resource": {"resourceType": "Basic", "id": "c",
+                                                                     "code": {"text": "y"}}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [big, small]}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(bundle))
+    assert path.stat().st_size > 100 * 1024 * 1024
+    result = runner.invoke(main, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 1, result.output[:500]
+    assert "Traceback" not in result.output
+    assert any(i["code"] == "EK404" for i in json.loads(result.output))  # the duplicated fullUrl
+
+
+def test_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: CliRunner) -> None:
+    import evidencekit.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "MAX_OUTPUT_FILE_BYTES", 1000)
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps({"resourceType": "Basic", "id": "b", "code": {"text": "y" * 2000}}))
+    result = runner.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1 and "EK405" in result.output and "larger than" in result.output
+
+
+def test_layers_option(output: Path, runner: CliRunner) -> None:
+    assert runner.invoke(main, ["validate", str(output), "--layers", "structure,references"]).exit_code == 0
+    bad = runner.invoke(main, ["validate", str(output), "--layers", "models,bogus"])
+    assert bad.exit_code == 2 and "bogus" in bad.output

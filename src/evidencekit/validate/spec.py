@@ -87,6 +87,7 @@ class Spec:
     compiled: dict[str, Callable[..., Any] | None] = field(default_factory=dict)
     runtime_failures: dict[str, str] = field(default_factory=dict)
     indexes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    primitive_ok: set[tuple[str, str]] = field(default_factory=set)
     use_native: bool = True  # tests turn it off to compare with fhirpathpy
 
     @classmethod
@@ -208,50 +209,70 @@ class Spec:
 
     def _element(self, value: Any, key: str, etype: str, elpath: str, el: dict[str, Any], tname: str,
                  fpath: str, context: dict[str, Any], out: list[Finding]) -> None:
-        is_list = isinstance(value, list)
         where = f"{fpath}.{key}"
-        if el["max"] == "0":
+        maximum = el["max"]
+        if type(value) is list:  # noqa: E721 - exact JSON array
+            items = value
+            if maximum == "1" or maximum == "0" or not value or len(value) < el["min"] or (
+                    maximum != "*" and len(value) > int(maximum)):
+                self._list_cardinality(value, elpath, el, where, out)
+            paths = [f"{where}[{i}]" for i in range(len(value))]
+        else:
+            items, paths = [value], [where]
+            if maximum == "0":
+                out.append(Finding("cardinality", "EK408", Severity.ERROR, f"{elpath} is not allowed (max 0)", where))
+        primitive = etype in self.primitives
+        targets = el.get("targets")
+        binding = el.get("binding")
+        for item, here in zip(items, paths):
+            if primitive:
+                if (etype, item) not in self.primitive_ok if isinstance(item, str) else True:
+                    self._primitive(item, etype, elpath, here, out)
+            elif targets is not None and isinstance(item, dict):
+                self._reference_target(item, targets, elpath, here, out)
+            if binding is not None:
+                self._binding(item, etype, binding, elpath, here, out)
+            if isinstance(item, dict):
+                self._descend(item, key, etype, elpath, el, tname, here, context, out)
+            elif "constraints" in el:
+                self._invariants(item, el, here, context, out)
+
+    def _list_cardinality(self, value: list[Any], elpath: str, el: dict[str, Any], where: str,
+                          out: list[Finding]) -> None:
+        maximum = el["max"]
+        if maximum == "0":
             out.append(Finding("cardinality", "EK408", Severity.ERROR, f"{elpath} is not allowed (max 0)", where))
-        if is_list and el["max"] == "1":
+        if maximum == "1":
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
                                f"{elpath} allows one value, got a list", where))
-        if is_list and not value:
+        if not value:
             # FHIR JSON: "Array cannot be empty - the property should not be present if it has no
             # values" (the HL7 validator's wording), whatever the element's minimum.
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
                                f"{elpath} is an empty array; omit it when it has no values", where))
-        elif is_list and len(value) < el["min"]:
+        elif len(value) < el["min"]:
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
                                f"{elpath} needs at least {el['min']} item(s), got {len(value)}", where))
-        if el["max"] not in ("0", "1", "*") and is_list and len(value) > int(el["max"]):
+        if maximum not in ("0", "1", "*") and len(value) > int(maximum):
             out.append(Finding("cardinality", "EK408", Severity.ERROR,
-                               f"{elpath} allows at most {el['max']} items, got {len(value)}", where))
-        items = value if is_list else [value]
-        for i, item in enumerate(items):
-            here = f"{where}[{i}]" if is_list else where
-            if etype in self.primitives:
-                self._primitive(item, etype, elpath, here, out)
-            elif "targets" in el and isinstance(item, dict):
-                self._reference_target(item, el["targets"], elpath, here, out)
-            if "binding" in el:
-                self._binding(item, etype, el["binding"], elpath, here, out)
-            if isinstance(item, dict):
-                if "ref" in el:
-                    ref_type, ref_path = el["ref"].split(".", 1)[0], el["ref"]
-                    self._visit(item, ref_type if ref_type in self.types else tname, ref_path, here, context, out)
-                elif (tname, elpath) in self.children:
-                    self._visit(item, tname, elpath, here, context, out)
-                elif etype == "Resource":
-                    inner = item.get("resourceType")
-                    if isinstance(inner, str) and inner in self.types:
-                        inner_context = {**context, "resource": item, "contained": key == "contained"}
-                        if key == "resource":  # a Bundle entry is a root of its own
-                            inner_context["rootResource"] = item
-                        self._visit(item, inner, inner, here, inner_context, out)
-                elif etype in self.types:
-                    self._visit(item, etype, etype, here, context, out)
-            elif "constraints" in el:
-                self._invariants(item, el, here, context, out)
+                               f"{elpath} allows at most {maximum} items, got {len(value)}", where))
+
+    def _descend(self, item: Json, key: str, etype: str, elpath: str, el: dict[str, Any], tname: str,
+                 here: str, context: dict[str, Any], out: list[Finding]) -> None:
+        if "ref" in el:
+            ref_type, ref_path = el["ref"].split(".", 1)[0], el["ref"]
+            self._visit(item, ref_type if ref_type in self.types else tname, ref_path, here, context, out)
+        elif (tname, elpath) in self.children:
+            self._visit(item, tname, elpath, here, context, out)
+        elif etype == "Resource":
+            inner = item.get("resourceType")
+            if isinstance(inner, str) and inner in self.types:
+                inner_context = {**context, "resource": item, "contained": key == "contained"}
+                if key == "resource":  # a Bundle entry is a root of its own
+                    inner_context["rootResource"] = item
+                self._visit(item, inner, inner, here, inner_context, out)
+        elif etype in self.types:
+            self._visit(item, etype, etype, here, context, out)
 
     def _primitive(self, item: Any, etype: str, elpath: str, where: str, out: list[Finding]) -> None:
         if isinstance(item, dict) or item is None:
@@ -267,6 +288,8 @@ class Spec:
         pattern = self.primitives.get(etype)
         if ok and isinstance(item, (str, int)) and not isinstance(item, bool) and pattern is not None:
             ok = pattern.fullmatch(str(item).lower() if etype == "boolean" else str(item)) is not None
+        if ok and isinstance(item, str) and len(self.primitive_ok) < 200_000:
+            self.primitive_ok.add((etype, item))  # strings repeat (systems, codes, urls): check each once
         if not ok:
             out.append(Finding("primitives", "EK409", Severity.ERROR,
                                f"{item!r} is not a valid {etype} ({elpath})", where))
