@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install schema clean conformance agreement r5-spec
+.PHONY: run test bench install schema clean conformance agreement r5-spec fhir-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,17 @@ r5-spec: $(STAMP)
 	$(PY) -m evidencekit.validate.generate_spec --core tests/oracle/.packages/hl7.fhir.r5.core-5.0.0.tgz \
 		--terminology tests/oracle/.packages/hl7.terminology.r5-7.0.1.tgz -o src/evidencekit/validate/data/r5-spec.json
 
+## A local FHIR R5 server (HAPI FHIR 8.8.0 JPA, H2 in memory) on 127.0.0.1:$(FHIR_PORT)/fhir, in the foreground.
+FHIR_PORT ?= 8080
+tests/fhir-server/target/fhir-server.jar: tests/fhir-server/pom.xml $(shell find tests/fhir-server/src -type f)
+	cd tests/fhir-server && mvn -q -B package -DskipTests
+
+fhir-server: tests/fhir-server/target/fhir-server.jar
+	java -Xmx1g -XX:+UseSerialGC -jar tests/fhir-server/target/fhir-server.jar --server.address=127.0.0.1 --server.port=$(FHIR_PORT)
+
 ## Regenerate the committed JSON Schema of the definitions format.
 schema: $(STAMP)
 	$(VENV)/bin/evidencekit schema -o definitions/study.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info tests/oracle/target tests/oracle/.packages
+	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info tests/oracle/target tests/oracle/.packages tests/fhir-server/target

@@ -6,6 +6,7 @@ Exit codes: 0 success (warnings allowed), 1 errors in the input or output,
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -17,7 +18,7 @@ import click
 from . import __version__
 from .diagnostics import Diagnostic, Severity, has_errors, render
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REJECTED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 FORMATS = click.Choice(["text", "json", "sarif"])
 _DEFAULT_CONFIG = Path("evidencekit.yaml")
 
@@ -145,6 +146,94 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
                                  f"choose from {', '.join(LAYERS)}", param_hint="--layers")
     diagnostics = validate_directory(output, selected)
     return _emit(diagnostics, fmt, f"validated {output}")
+
+
+@main.command("push")
+@click.argument("output", default="output", type=click.Path(exists=True, path_type=Path))
+@click.option("--server", required=True, metavar="URL", help="FHIR R5 base URL, e.g. http://127.0.0.1:8080/fhir")
+@click.option("--chunk-size", default=100, show_default=True, type=click.IntRange(1, 5000),
+              help="Resources per transaction (a reference cycle is never split).")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Transactions in flight at once (only between independent transactions).")
+@click.option("--dry-run", is_flag=True, help="Show what would be created, updated or skipped; write nothing.")
+@click.option("--conditional", is_flag=True, help="Create new canonical resources with If-None-Exist on url|version.")
+@click.option("--bearer-token-env", metavar="VAR", help="Send the token held in environment variable VAR.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds per request.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
+              help="Retries on 429/502/503/504 and timeouts (exponential backoff, Retry-After honoured).")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CA certificates to verify the server with (TLS is always verified).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_guard
+def push_command(output: Path, server: str, chunk_size: int, concurrency: int, dry_run: bool, conditional: bool,
+                 bearer_token_env: str | None, timeout: float, retries: int, ca_bundle: Path | None,
+                 fmt: str) -> int:
+    """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently."""
+    from .pipeline import validate_directory
+    from .publish.push import PushError, PushOptions, ServerUnreachable, load_resources, push
+    from .validate import LAYERS
+
+    if not server.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--server")
+    token = None
+    if bearer_token_env:
+        token = os.environ.get(bearer_token_env)
+        if not token:
+            raise click.BadParameter(f"environment variable {bearer_token_env} is not set", param_hint="--bearer-token-env")
+    problems = [d for d in validate_directory(output, [n for n in LAYERS if n != "models"])
+                if d.severity is Severity.ERROR]
+    if problems:
+        click.echo(render(problems, "text"), err=True)
+        click.echo("push: the output is not valid; nothing was sent", err=True)
+        return EXIT_ERRORS
+    options = PushOptions(server=server, chunk_size=chunk_size, concurrency=concurrency, dry_run=dry_run,
+                          conditional=conditional, timeout=timeout, retries=retries, bearer_token=token,
+                          verify=str(ca_bundle) if ca_bundle else True)
+    try:
+        resources = load_resources(output)
+        result = _push_with_progress(push, resources, options, fmt)
+    except ServerUnreachable as exc:
+        click.echo(f"push: server unreachable: {exc}", err=True)
+        return EXIT_UNREACHABLE
+    except PushError as exc:
+        click.echo(f"push: {exc}", err=True)
+        return EXIT_REJECTED
+    summary = result.summary()
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _print_push_summary(result, summary)
+    return EXIT_REJECTED if result.failed else EXIT_OK
+
+
+def _push_with_progress(push: Callable[..., Any], resources: list[Any], options: Any, fmt: str) -> Any:
+    if fmt != "text" or not sys.stderr.isatty():
+        return push(resources, options)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("pushing", total=len(resources))
+        return push(resources, options, progress=lambda n: bar.advance(task, n))
+
+
+def _print_push_summary(result: Any, summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    for failure in result.failed:
+        click.echo(f"failed {failure.key} (HTTP {failure.status})")
+        for issue in failure.issues:
+            click.echo(f"    {issue}")
+    table = Table(title="dry run: nothing was written" if result.dry_run else "push")
+    for column in ("created", "updated", "unchanged", "failed", "seconds", "resources/s"):
+        table.add_column(column, justify="right")
+    table.add_row(str(summary["created"]), str(summary["updated"]), str(summary["unchanged"]),
+                  str(summary["failed"]), f"{summary['seconds']:.2f}", f"{summary['resources_per_second']:.1f}")
+    Console(width=100).print(table)
+    if result.dry_run:
+        for outcome in result.outcomes:
+            if outcome.action != "unchanged":
+                click.echo(f"would {outcome.action} {outcome.key}")
 
 
 def _list_skipped(output: Path) -> int:

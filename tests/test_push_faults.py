@@ -1,0 +1,175 @@
+"""push against faults a real server cannot be made to produce (httpx.MockTransport),
+and the transaction planner."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+import evidencekit.publish.push as push_module
+from evidencekit.cli import main
+from evidencekit.publish.push import (PushOptions, ServerRejected, ServerUnreachable, _references, load_resources,
+                                      plan_chunks, push)
+
+CAPABILITY = {"resourceType": "CapabilityStatement", "fhirVersion": "5.0.0", "status": "active"}
+
+
+class FakeServer:
+    """Answers like a FHIR server; `faults` are served first, one per request."""
+
+    def __init__(self, faults: list[Callable[[httpx.Request], httpx.Response]] | None = None) -> None:
+        self.faults = list(faults or [])
+        self.requests: list[httpx.Request] = []
+        self.stored: dict[str, Any] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.faults:
+            return self.faults.pop(0)(request)
+        if request.url.path.endswith("/metadata"):
+            return httpx.Response(200, json=CAPABILITY)
+        bundle = json.loads(request.content)
+        entries = []
+        for entry in bundle["entry"]:
+            if bundle["type"] == "batch":
+                url = entry["request"]["url"]
+                if "?" in url:
+                    entries.append({"resource": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+                                    "response": {"status": "200 OK"}})
+                elif url in self.stored:
+                    entries.append({"resource": self.stored[url], "response": {"status": "200 OK"}})
+                else:
+                    entries.append({"response": {"status": "404 Not Found"}})
+            else:
+                resource = entry["resource"]
+                self.stored[f"{resource['resourceType']}/{resource['id']}"] = resource
+                entries.append({"response": {"status": "201 Created"}})
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": f"{bundle['type']}-response",
+                                         "entry": entries})
+
+
+@pytest.fixture
+def resources(seed_build: Path) -> list[dict[str, Any]]:
+    return load_resources(seed_build)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    recorded: list[float] = []
+    monkeypatch.setattr(push_module.time, "sleep", recorded.append)
+    return recorded
+
+
+def _client(server: FakeServer) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(server))
+
+
+def test_retry_after_is_honoured(resources: list, sleeps: list[float]) -> None:
+    server = FakeServer([lambda r: httpx.Response(429, headers={"Retry-After": "7"}),
+                         lambda r: httpx.Response(503)])
+    result = push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
+    assert result.count("create") == 31
+    assert sleeps[0] == 7.0 and 0.5 <= sleeps[1] <= 1.0  # second attempt of the same request: 0.5-1 s
+    assert len(server.requests) == 2 + 1 + 1 + len(plan_chunks(resources, 100))
+
+
+def test_backoff_grows_and_gives_up(resources: list, sleeps: list[float]) -> None:
+    server = FakeServer([lambda r: httpx.Response(502)] * 10)
+    with pytest.raises(ServerUnreachable, match="HTTP 502 after 4 attempt"):
+        push(resources, PushOptions(server="http://fhir.test/fhir", retries=3, backoff=1.0), client=_client(server))
+    assert len(sleeps) == 3
+    assert sleeps[0] <= 1.0 < sleeps[2] <= 4.0  # jittered exponential: 0.5-1, 1-2, 2-4
+
+
+def test_timeouts_are_retried(resources: list, sleeps: list[float]) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    server = FakeServer([timeout, timeout])
+    assert push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server)).count("create") == 31
+    with pytest.raises(ServerUnreachable, match="ReadTimeout"):
+        push(resources, PushOptions(server="http://fhir.test/fhir", retries=1),
+             client=_client(FakeServer([timeout] * 5)))
+
+
+def test_truncated_response_is_a_rejection(resources: list) -> None:
+    server = FakeServer([lambda r: httpx.Response(200, json=CAPABILITY),
+                         lambda r: httpx.Response(200, content=b'{"resourceType": "Bundle", "ent')])
+    with pytest.raises(ServerRejected, match="not JSON"):
+        push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
+
+
+def test_tls_failure_is_unreachable(resources: list) -> None:
+    def tls(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", request=request)
+
+    with pytest.raises(ServerUnreachable, match="ConnectError"):
+        push(resources, PushOptions(server="https://fhir.test/fhir", retries=0), client=_client(FakeServer([tls])))
+
+
+def test_not_an_r5_server(resources: list) -> None:
+    server = FakeServer([lambda r: httpx.Response(200, json={**CAPABILITY, "fhirVersion": "4.0.1"})])
+    with pytest.raises(ServerRejected, match="not a FHIR R5 server"):
+        push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
+
+
+def test_bearer_token_is_sent_but_never_printed(seed_build: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FakeServer()
+    push(load_resources(seed_build), PushOptions(server="http://fhir.test/fhir", bearer_token="s3cr3t-token"),
+         client=_client(server))
+    assert all(r.headers["Authorization"] == "Bearer s3cr3t-token" for r in server.requests)
+    assert "s3cr3t-token" not in repr(PushOptions(server="x", bearer_token="s3cr3t-token"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    monkeypatch.setenv("EK_TEST_TOKEN", "s3cr3t-token")
+    result = CliRunner().invoke(main, ["push", str(seed_build), "--server", f"https://127.0.0.1:{port}/fhir",
+                                       "--bearer-token-env", "EK_TEST_TOKEN", "--retries", "0"])
+    assert result.exit_code == 4, result.output
+    assert "s3cr3t-token" not in result.output and "unreachable" in result.output
+
+
+def test_missing_token_variable_is_a_usage_error(seed_build: Path) -> None:
+    result = CliRunner().invoke(main, ["push", str(seed_build), "--server", "http://127.0.0.1:9/fhir",
+                                       "--bearer-token-env", "EK_DOES_NOT_EXIST"])
+    assert result.exit_code == 2
+
+
+def test_invalid_output_is_not_pushed(seed_build: Path, tmp_path: Path) -> None:
+    resource = json.loads((seed_build / "resources" / "Evidence-galimberti-2018-time-to-ivig.json").read_text())
+    resource["status"] = "bogus"
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
+                                  "entry": [{"fullUrl": "http://x/Evidence/a", "resource": resource}]}))
+    result = CliRunner().invoke(main, ["push", str(bundle), "--server", "http://127.0.0.1:9/fhir"])
+    assert result.exit_code == 1 and "nothing was sent" in result.output
+
+
+def test_plan_keeps_cycles_together_and_orders_references(resources: list) -> None:
+    for size in (1, 3, 7, 100):
+        chunks = plan_chunks(resources, size)
+        assert sorted(r["id"] for c in chunks for r in c) == sorted(r["id"] for r in resources)
+        placed: set[str] = set()
+        for chunk in chunks:
+            keys = {f"{r['resourceType']}/{r['id']}" for r in chunk}
+            for r in chunk:
+                for ref in _references(r):
+                    assert ref in placed or ref in keys, (size, r["id"], ref)
+            placed |= keys
+    # the report and the certainty assessment reference each other: one transaction
+    for chunk in plan_chunks(resources, 1):
+        ids = {r["id"] for r in chunk}
+        assert ("galimberti-2018" in ids) == ("galimberti-2018-certainty" in ids)
+
+
+def test_concurrency_sends_independent_chunks(resources: list) -> None:
+    server = FakeServer()
+    result = push(resources, PushOptions(server="http://fhir.test/fhir", chunk_size=4, concurrency=4),
+                  client=_client(server))
+    assert result.count("create") == 31 and len(server.stored) == 31

@@ -1,0 +1,115 @@
+"""`evidencekit push` against a real HAPI FHIR JPA R5 server (started by the tests)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from evidencekit.cli import main
+from evidencekit.publish.push import PushOptions, load_resources, push, same_content
+
+
+@pytest.fixture(scope="module")
+def pushed(seed_build: Path, fhir_server: str) -> dict:
+    result = CliRunner().invoke(main, ["push", str(seed_build), "--server", fhir_server, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_first_push_creates_everything(pushed: dict) -> None:
+    assert (pushed["created"], pushed["updated"], pushed["unchanged"], pushed["failed"]) == (31, 0, 0, 0)
+
+
+def test_read_back_equals_what_was_sent(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        for resource in load_resources(seed_build):
+            response = client.get(f"/{resource['resourceType']}/{resource['id']}")
+            assert response.status_code == 200
+            stored = json.loads(response.content, parse_float=Decimal)
+            assert same_content(resource, stored), resource["id"]
+            assert stored["meta"]["versionId"] == "1"
+
+
+def test_search_by_canonical_finds_exactly_one(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        canonical = [r for r in load_resources(seed_build) if "url" in r]
+        assert len(canonical) >= 20
+        for resource in canonical:
+            bundle = client.get(f"/{resource['resourceType']}?url={quote(resource['url'], safe='')}",
+                                headers={"Cache-Control": "no-cache"}).json()
+            assert bundle.get("total", len(bundle.get("entry", []))) == 1, resource["url"]
+
+
+def test_second_push_sends_nothing_and_makes_no_versions(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    result = push(load_resources(seed_build), PushOptions(server=fhir_server))
+    assert (result.count("create"), result.count("update"), result.count("unchanged")) == (0, 0, 31)
+    assert result.requests == 2  # metadata + one batch read; no transaction
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        for resource in load_resources(seed_build):
+            assert client.get(f"/{resource['resourceType']}/{resource['id']}").json()["meta"]["versionId"] == "1"
+
+
+def test_dry_run_reports_an_update_and_writes_nothing(pushed: dict, seed_build: Path, fhir_server: str,
+                                                      tmp_path: Path) -> None:
+    resources = load_resources(seed_build)
+    changed = copy.deepcopy(resources)
+    target = next(r for r in changed if r["id"] == "galimberti-2018-improvement-overall")
+    target["description"] = "changed for the dry run"
+    result = push(changed, PushOptions(server=fhir_server, dry_run=True))
+    assert [(o.key, o.action) for o in result.outcomes if o.action != "unchanged"] == [
+        ("Evidence/galimberti-2018-improvement-overall", "update")]
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        stored = client.get("/Evidence/galimberti-2018-improvement-overall").json()
+    assert stored["description"] != "changed for the dry run" and stored["meta"]["versionId"] == "1"
+
+
+def test_update_then_idempotent(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    resources = copy.deepcopy(load_resources(seed_build))
+    target = next(r for r in resources if r["id"] == "galimberti-2018-age-at-ivig")
+    target["description"] = "Mean age at IVIG initiation (updated by the test)."
+    first = push(resources, PushOptions(server=fhir_server, chunk_size=5))
+    assert (first.count("update"), first.count("unchanged")) == (1, 30)
+    again = push(resources, PushOptions(server=fhir_server, chunk_size=5))
+    assert again.count("unchanged") == 31
+    # put the original back so other tests see the seed content
+    restored = push(load_resources(seed_build), PushOptions(server=fhir_server))
+    assert restored.count("update") == 1
+
+
+def test_decimal_precision_survives_the_server(pushed: dict, fhir_server: str) -> None:
+    raw = httpx.get(f"{fhir_server}/Evidence/galimberti-2018-glucocorticoid-reduction").text
+    assert '"value":0.80' in raw.replace(" ", "")
+
+
+def test_server_rejection_is_reported_per_resource(fhir_server: str, seed_build: Path) -> None:
+    resources = load_resources(seed_build)
+    bad = copy.deepcopy(next(r for r in resources if r["resourceType"] == "Group"))
+    bad["id"] = "rejected-group"
+    bad["type"] = "robot"  # not a GroupType code: HAPI refuses to parse it
+    result = push([bad], PushOptions(server=fhir_server))
+    assert [o.key for o in result.failed] == ["Group/rejected-group"]
+    assert result.failed[0].status.startswith("4")
+    assert any("robot" in issue for issue in result.failed[0].issues), result.failed[0].issues
+    assert httpx.get(f"{fhir_server}/Group/rejected-group").status_code == 404
+
+
+def test_cli_exit_code_3_on_rejection(fhir_server: str, seed_build: Path, tmp_path: Path) -> None:
+    resources = load_resources(seed_build)
+    bad = copy.deepcopy(next(r for r in resources if r["resourceType"] == "EvidenceVariable"))
+    bad["id"] = "rejected-variable"  # same canonical url|version as the pushed original: a clash
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": "http://example.org/fhir/evidencekit/EvidenceVariable/rejected-variable",
+                         "resource": bad}]}
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle, default=str))
+    result = CliRunner().invoke(main, ["push", str(path), "--server", fhir_server])
+    assert result.exit_code == 3, result.output
+    assert "canonical URL already used" in result.output and "rejected-variable" in result.output
+    assert httpx.get(f"{fhir_server}/EvidenceVariable/rejected-variable").status_code == 404
