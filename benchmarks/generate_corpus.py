@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "definitions" / "galimberti-2018-ivig-cutaneous-dm.yaml"
 
 
-def generate(target: Path, count: int) -> list[Path]:
+def generate(target: Path, count: int, prefix: str = "synthetic") -> list[Path]:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -23,9 +23,9 @@ def generate(target: Path, count: int) -> list[Path]:
     assert text.count("\nid: galimberti-2018\n") == 1
     paths = []
     for i in range(count):
-        study = text.replace("\nid: galimberti-2018\n", f"\nid: synthetic-{i:05d}\n").replace(
+        study = text.replace("\nid: galimberti-2018\n", f"\nid: {prefix}-{i:05d}\n").replace(
             "\ntitle: IVIG for refractory", f"\ntitle: Synthetic study {i:05d} - IVIG for refractory")
-        path = target / f"synthetic-{i:05d}.yaml"
+        path = target / f"{prefix}-{i:05d}.yaml"
         path.write_text(study, encoding="utf-8")
         paths.append(path)
     return paths

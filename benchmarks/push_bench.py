@@ -1,0 +1,84 @@
+"""Push throughput into the local HAPI FHIR JPA R5 server (part of `make bench`).
+
+Three copies of the synthetic corpus with distinct ids go into one fresh server, so no
+method benefits from another's writes: (1) `evidencekit push` with its defaults, (2) the
+ceiling — the same resources in one raw transaction POST, (3) the naive way — one PUT per
+resource, sequentially.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import httpx  # noqa: E402
+
+from evidencekit.config import Config  # noqa: E402
+from evidencekit.pipeline import build  # noqa: E402
+from evidencekit.publish.fhirjson import dumps_bytes  # noqa: E402
+from evidencekit.publish.push import PushOptions, push  # noqa: E402
+from generate_corpus import generate  # noqa: E402
+
+HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+
+
+def _corpus(work: Path, prefix: str, studies: int) -> list[dict[str, Any]]:
+    generate(work / prefix, studies, prefix=prefix)
+    result = build(work / prefix, None, config=Config())
+    assert result.ok and result.compiled is not None
+    return result.compiled.resources
+
+
+def run(studies: int, chunk_size: int = 100, concurrency: int = 2) -> dict[str, Any]:
+    from hapi_server import HapiServer
+
+    with tempfile.TemporaryDirectory(prefix="evidencekit-push-bench-") as tmp:
+        work = Path(tmp)
+        ours_resources = _corpus(work, "pusha", studies)
+        ceiling_resources = _corpus(work, "pushb", studies)
+        naive_resources = _corpus(work, "pushc", studies)
+        server = HapiServer(work / "server.log")
+        try:
+            startup = server.wait()
+            # warm the server's JIT and caches with a small push that no method reuses
+            push(_corpus(work, "warm", 5), PushOptions(server=server.base))
+            start = time.perf_counter()
+            ours = push(ours_resources, PushOptions(server=server.base, chunk_size=chunk_size,
+                                                    concurrency=concurrency))
+            ours_s = time.perf_counter() - start
+            assert ours.count("create") == len(ours_resources) and not ours.failed
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                for r in ceiling_resources]}
+            body = dumps_bytes(bundle, pretty=False)
+            with httpx.Client(timeout=3600) as client:
+                start = time.perf_counter()
+                response = client.post(server.base, content=body, headers=HEADERS)
+                ceiling_s = time.perf_counter() - start
+                ceiling_ok = response.status_code == 200
+                start = time.perf_counter()
+                for r in naive_resources:
+                    reply = client.put(f"{server.base}/{r['resourceType']}/{r['id']}",
+                                       content=dumps_bytes(r, pretty=False), headers=HEADERS)
+                    assert reply.status_code in (200, 201), reply.text[:300]
+                naive_s = time.perf_counter() - start
+        finally:
+            server.stop()
+    n = len(ours_resources)
+    return {"studies": studies, "resources": n, "startup_s": startup, "chunk_size": chunk_size,
+            "concurrency": concurrency, "ours_s": ours_s, "ours_rps": n / ours_s, "requests": ours.requests,
+            "ceiling_s": ceiling_s, "ceiling_rps": n / ceiling_s, "ceiling_ok": ceiling_ok,
+            "naive_s": naive_s, "naive_rps": n / naive_s}
+
+
+if __name__ == "__main__":
+    studies = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print(json.dumps(run(studies), indent=2))
