@@ -113,3 +113,57 @@ def test_cli_exit_code_3_on_rejection(fhir_server: str, seed_build: Path, tmp_pa
     assert result.exit_code == 3, result.output
     assert "canonical URL already used" in result.output and "rejected-variable" in result.output
     assert httpx.get(f"{fhir_server}/EvidenceVariable/rejected-variable").status_code == 404
+
+
+def test_server_validate_finds_no_errors(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    """`$validate` on the server for every pushed resource, once the server knows the EBM profile
+    stand-ins and the THO 7.0.1 synthesis-type code system (HAPI bundles THO 5.1.0, which lacks
+    NotApplicable; docs/conformance.md)."""
+    import tarfile
+
+    from ebm_profiles import PROFILES, structure_definition
+    from fhir_oracle import PACKAGES, fetch_packages
+
+    fetch_packages()
+    headers = {"Content-Type": "application/fhir+json"}
+    with httpx.Client(base_url=fhir_server, timeout=120, headers=headers) as client:
+        for profile in PROFILES:
+            definition = structure_definition(profile)
+            assert client.put(f"/StructureDefinition/{definition['id']}", json=definition).status_code in (200, 201)
+        with tarfile.open(PACKAGES / "hl7.terminology.r5-7.0.1.tgz") as package:
+            handle = package.extractfile("package/CodeSystem-synthesis-type.json")
+            assert handle is not None
+            code_system = json.load(handle)
+        assert client.put("/CodeSystem/synthesis-type", json=code_system).status_code in (200, 201)
+        problems = {}
+        for resource in load_resources(seed_build):
+            key = f"{resource['resourceType']}/{resource['id']}"
+            outcome = client.get(f"/{key}/$validate").json()
+            errors = [i.get("diagnostics", "") for i in outcome.get("issue", []) if i["severity"] in ("error", "fatal")]
+            if errors:
+                problems[key] = errors
+        assert problems == {}
+
+
+def test_conditional_create(fhir_server: str, seed_build: Path) -> None:
+    resources = copy.deepcopy([r for r in load_resources(seed_build) if r["resourceType"] == "EvidenceVariable"])
+    for resource in resources:
+        resource["id"] = resource["id"].replace("galimberti-2018", "conditional")
+        resource["url"] = resource["url"].replace("galimberti-2018", "conditional")
+    first = push(resources, PushOptions(server=fhir_server, conditional=True))
+    assert first.count("create") == len(resources) and not first.failed
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        for resource in resources:
+            hits = client.get(f"/EvidenceVariable", params={"url": resource["url"]},
+                              headers={"Cache-Control": "no-cache"}).json()
+            assert hits["total"] == 1
+    again = push(resources, PushOptions(server=fhir_server, conditional=True))
+    assert again.count("unchanged") == len(resources)  # found by canonical, not sent again
+    resources[0]["description"] = "changed after a conditional create"
+    changed = push(resources, PushOptions(server=fhir_server, conditional=True))
+    assert (changed.count("update"), changed.count("unchanged")) == (1, len(resources) - 1)
+    with httpx.Client(base_url=fhir_server, timeout=30) as client:
+        hits = client.get("/EvidenceVariable", params={"url": resources[0]["url"]},
+                          headers={"Cache-Control": "no-cache"}).json()
+        assert hits["total"] == 1  # updated in place under the server's id, not duplicated
+        assert hits["entry"][0]["resource"]["description"] == "changed after a conditional create"

@@ -327,7 +327,8 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
     http = _Http(options, client)
     result = PushResult(dry_run=options.dry_run)
     _probe(http)
-    existing, clashes = _diff(http, resources, options)
+    aliases: dict[str, str] = {}  # our key -> server id of a conditionally created resource
+    existing, clashes = _diff(http, resources, options, aliases)
     if clashes:
         raise ServerRejected("canonical URL already used by another resource: " + "; ".join(clashes))
     to_send: list[Json] = []
@@ -348,7 +349,7 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
         chunks = plan_chunks(to_send, max(1, options.chunk_size))
         for wave in _waves(chunks):
             with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-                for outcomes in pool.map(lambda i: _send(http, chunks[i], actions, options), wave):
+                for outcomes in pool.map(lambda i: _send(http, chunks[i], actions, options, aliases), wave):
                     result.outcomes.extend(outcomes)
                     if progress:
                         progress(len(outcomes))
@@ -372,7 +373,8 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start:start + size]
 
 
-def _diff(http: _Http, resources: list[Json], options: PushOptions) -> tuple[dict[str, Json], list[str]]:
+def _diff(http: _Http, resources: list[Json], options: PushOptions,
+          aliases: dict[str, str]) -> tuple[dict[str, Json], list[str]]:
     existing: dict[str, Json] = {}
     clashes: list[str] = []
     for batch in _batches(resources, max(1, options.chunk_size)):
@@ -399,14 +401,26 @@ def _diff(http: _Http, resources: list[Json], options: PushOptions) -> tuple[dic
                 for hit in (search.get("resource") or {}).get("entry", []) or []:
                     other = hit.get("resource") or {}
                     if other.get("id") != r["id"] and other.get("version", r.get("version")) == r.get("version"):
-                        clashes.append(f"{r['url']} is held by {r['resourceType']}/{other.get('id')}, "
-                                       f"not {_key(r)}")
+                        if options.conditional and _key(r) not in existing:
+                            # created earlier by a conditional create under a server-assigned id:
+                            # compare with it, and update it in place if it differs
+                            existing[_key(r)] = {**other, "id": r["id"]}
+                            aliases[_key(r)] = str(other.get("id"))
+                        else:
+                            clashes.append(f"{r['url']} is held by {r['resourceType']}/{other.get('id')}, "
+                                           f"not {_key(r)}")
     return existing, clashes
 
 
-def _send(http: _Http, chunk: list[Json], actions: dict[str, str], options: PushOptions) -> list[Outcome]:
+def _send(http: _Http, chunk: list[Json], actions: dict[str, str], options: PushOptions,
+          aliases: dict[str, str]) -> list[Outcome]:
     entries = []
     for r in chunk:
+        if _key(r) in aliases:
+            r = {**r, "id": aliases[_key(r)]}
+            entries.append({"fullUrl": f"{http.base}/{_key(r)}", "resource": r,
+                            "request": {"method": "PUT", "url": _key(r)}})
+            continue
         if options.conditional and isinstance(r.get("url"), str) and actions[_key(r)] == "create":
             request = {"method": "POST", "url": r["resourceType"],
                        "ifNoneExist": f"url={r['url']}" + (f"&version={r['version']}" if r.get("version") else "")}
@@ -422,7 +436,7 @@ def _send(http: _Http, chunk: list[Json], actions: dict[str, str], options: Push
                 for n, r in enumerate(chunk)]
     out = []
     answers = reply.get("entry", [])
-    for n, r in enumerate(chunk):
+    for n, r in enumerate(chunk):  # outcomes carry our keys, whatever id the server uses
         status = str((answers[n] if n < len(answers) else {}).get("response", {}).get("status", ""))
         if status.startswith(("200", "201")):
             out.append(Outcome(_key(r), actions[_key(r)], status))
