@@ -158,6 +158,13 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
 @click.option("--dry-run", is_flag=True, help="Show what would be created, updated or skipped; write nothing.")
 @click.option("--conditional", is_flag=True, help="Create new canonical resources with If-None-Exist on url|version.")
 @click.option("--bearer-token-env", metavar="VAR", help="Send the token held in environment variable VAR.")
+@click.option("--smart-client-id", metavar="ID", help="SMART Backend Services: the registered client id.")
+@click.option("--smart-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="SMART Backend Services: PEM private key (RSA for RS384, EC P-384 for ES384).")
+@click.option("--smart-token-url", metavar="URL",
+              help="Token endpoint (default: from [base]/.well-known/smart-configuration).")
+@click.option("--smart-scope", default="system/*.rs system/*.cu", show_default=True)
+@click.option("--smart-kid", metavar="KID", help="Key id to put in the assertion's header.")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds per request.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20),
               help="Retries on 429/502/503/504 and timeouts (exponential backoff, Retry-After honoured).")
@@ -166,8 +173,9 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_guard
 def push_command(output: Path, server: str, chunk_size: int, concurrency: int, dry_run: bool, conditional: bool,
-                 bearer_token_env: str | None, timeout: float, retries: int, ca_bundle: Path | None,
-                 fmt: str) -> int:
+                 bearer_token_env: str | None, smart_client_id: str | None, smart_key: Path | None,
+                 smart_token_url: str | None, smart_scope: str, smart_kid: str | None, timeout: float,
+                 retries: int, ca_bundle: Path | None, fmt: str) -> int:
     """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently."""
     from .pipeline import validate_directory
     from .publish.push import PushError, PushOptions, ServerUnreachable, load_resources, push
@@ -180,6 +188,19 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
         token = os.environ.get(bearer_token_env)
         if not token:
             raise click.BadParameter(f"environment variable {bearer_token_env} is not set", param_hint="--bearer-token-env")
+    smart = None
+    if smart_client_id or smart_key:
+        if not (smart_client_id and smart_key):
+            raise click.BadParameter("give both --smart-client-id and --smart-key", param_hint="--smart-key")
+        if token:
+            raise click.BadParameter("use either a bearer token or SMART, not both", param_hint="--bearer-token-env")
+        from .publish.smart import SmartAuth, SmartError
+
+        smart = SmartAuth(smart_client_id, smart_key, smart_scope, smart_token_url, smart_kid)
+        try:
+            smart.algorithm()
+        except SmartError as exc:
+            raise click.BadParameter(str(exc), param_hint="--smart-key") from None
     problems = [d for d in validate_directory(output, [n for n in LAYERS if n != "models"])
                 if d.severity is Severity.ERROR]
     if problems:
@@ -188,7 +209,7 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
         return EXIT_ERRORS
     options = PushOptions(server=server, chunk_size=chunk_size, concurrency=concurrency, dry_run=dry_run,
                           conditional=conditional, timeout=timeout, retries=retries, bearer_token=token,
-                          verify=str(ca_bundle) if ca_bundle else True)
+                          smart=smart, verify=str(ca_bundle) if ca_bundle else True)
     try:
         resources = load_resources(output)
         result = _push_with_progress(push, resources, options, fmt)

@@ -70,6 +70,7 @@ class PushOptions:
     backoff: float = 0.5
     max_backoff: float = 30.0
     bearer_token: str | None = field(default=None, repr=False)
+    smart: Any = field(default=None, repr=False)  # a SmartAuth, for SMART Backend Services
     verify: bool | str = True
 
 
@@ -256,6 +257,17 @@ class _Http:
         self.requests = 0
         self.lock = threading.Lock()
 
+    def _headers(self) -> dict[str, str]:
+        if self.options.smart is None:
+            return self.headers
+        from .smart import SmartError
+
+        try:
+            token = self.options.smart.token(self.client, self.base)
+        except SmartError as exc:
+            raise ServerRejected(f"SMART authorization failed: {exc}") from None
+        return {**self.headers, "Authorization": f"Bearer {token}"}
+
     def request(self, method: str, path: str, body: Json | None = None) -> httpx.Response:
         url = f"{self.base}/{path}" if path else self.base
         content = None if body is None else dumps_bytes(body, pretty=False)  # decimals as authored
@@ -263,7 +275,7 @@ class _Http:
             with self.lock:
                 self.requests += 1
             try:
-                response = self.client.request(method, url, content=content, headers=self.headers)
+                response = self.client.request(method, url, content=content, headers=self._headers())
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 if attempt == self.options.retries:
                     raise ServerUnreachable(f"{method} {url}: {type(exc).__name__} after "
