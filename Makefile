@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install schema clean conformance agreement r5-spec fhir-server
+.PHONY: run test bench bench-push install schema clean conformance agreement r5-spec fhir-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ tests/fhir-server/target/fhir-server.jar: tests/fhir-server/pom.xml $(shell find
 
 fhir-server: tests/fhir-server/target/fhir-server.jar
 	java -Xmx1g -XX:+UseSerialGC -jar tests/fhir-server/target/fhir-server.jar --server.address=127.0.0.1 --server.port=$(FHIR_PORT)
+
+## Push throughput into the local HAPI server (Java, Maven; minutes): STUDIES=1000 by default.
+STUDIES ?= 1000
+bench-push: $(STAMP)
+	$(PY) benchmarks/push_bench.py $(STUDIES) > benchmarks/push-results.json
 
 ## Regenerate the committed JSON Schema of the definitions format.
 schema: $(STAMP)

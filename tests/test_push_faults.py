@@ -173,3 +173,34 @@ def test_concurrency_sends_independent_chunks(resources: list) -> None:
     result = push(resources, PushOptions(server="http://fhir.test/fhir", chunk_size=4, concurrency=4),
                   client=_client(server))
     assert result.count("create") == 31 and len(server.stored) == 31
+
+
+def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list[float], tmp_path: Path) -> None:
+    state = tmp_path / "push-state.json"
+    server = FakeServer()
+    transactions = {"count": 0}
+
+    def failing_after_two(request: httpx.Request) -> httpx.Response:
+        if request.content and b'"type":"transaction"' in request.content:
+            transactions["count"] += 1
+            if transactions["count"] > 2:
+                return httpx.Response(503)
+        return server(request)
+
+    options = PushOptions(server="http://fhir.test/fhir", chunk_size=5, concurrency=1, retries=0, state=state)
+    with pytest.raises(ServerUnreachable):
+        push(resources, options, client=httpx.Client(transport=httpx.MockTransport(failing_after_two)))
+    recorded = json.loads(state.read_text())
+    assert recorded["server"] == "http://fhir.test/fhir" and len(recorded["written"]) == len(server.stored) == 10
+    resumed = push(resources, options, client=_client(server))
+    assert sum(1 for o in resumed.outcomes if o.status == "resumed") == 10
+    assert resumed.count("create") == 21 and len(server.stored) == 31
+    assert not state.exists()  # a completed push leaves nothing to resume
+
+
+def test_state_file_of_another_server_is_ignored(resources: list, tmp_path: Path) -> None:
+    state = tmp_path / "push-state.json"
+    state.write_text(json.dumps({"server": "http://other/fhir",
+                                 "written": {"Citation/galimberti-2018-citation": "x"}}))
+    result = push(resources, PushOptions(server="http://fhir.test/fhir", state=state), client=_client(FakeServer()))
+    assert result.count("create") == 31

@@ -170,12 +170,14 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
               help="Retries on 429/502/503/504 and timeouts (exponential backoff, Retry-After honoured).")
 @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CA certificates to verify the server with (TLS is always verified).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Progress file: an interrupted push rerun with it continues where it stopped.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_guard
 def push_command(output: Path, server: str, chunk_size: int, concurrency: int, dry_run: bool, conditional: bool,
                  bearer_token_env: str | None, smart_client_id: str | None, smart_key: Path | None,
                  smart_token_url: str | None, smart_scope: str, smart_kid: str | None, timeout: float,
-                 retries: int, ca_bundle: Path | None, fmt: str) -> int:
+                 retries: int, ca_bundle: Path | None, state_file: Path | None, fmt: str) -> int:
     """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently."""
     from .pipeline import validate_directory
     from .publish.push import PushError, PushOptions, ServerUnreachable, load_resources, push
@@ -209,7 +211,7 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
         return EXIT_ERRORS
     options = PushOptions(server=server, chunk_size=chunk_size, concurrency=concurrency, dry_run=dry_run,
                           conditional=conditional, timeout=timeout, retries=retries, bearer_token=token,
-                          smart=smart, verify=str(ca_bundle) if ca_bundle else True)
+                          smart=smart, verify=str(ca_bundle) if ca_bundle else True, state=state_file)
     try:
         resources = load_resources(output)
         result = _push_with_progress(push, resources, options, fmt)

@@ -72,6 +72,7 @@ class PushOptions:
     bearer_token: str | None = field(default=None, repr=False)
     smart: Any = field(default=None, repr=False)  # a SmartAuth, for SMART Backend Services
     verify: bool | str = True
+    state: Path | None = None  # resumable progress file (see PushState)
 
 
 @dataclass
@@ -330,6 +331,57 @@ def _issues(outcome: Json | None) -> list[str]:
     return out
 
 
+# -- resumable state --------------------------------------------------------------------------
+
+class PushState:
+    """What an interrupted push already committed, so the next run continues from there.
+
+    A JSON file ``{"server": base, "written": {"Type/id": sha256 of the content}}``, rewritten
+    atomically after every committed transaction and removed when a push completes.
+    Resources it lists with the same content are neither read nor sent again; a state
+    file for another server is ignored.
+    """
+
+    def __init__(self, path: Path | None, server: str) -> None:
+        self.path, self.server = path, server.rstrip("/")
+        self.written: dict[str, str] = {}
+        self.lock = threading.Lock()
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            if isinstance(data, dict) and data.get("server") == self.server and isinstance(data.get("written"), dict):
+                self.written = {str(k): str(v) for k, v in data["written"].items()}
+
+    @staticmethod
+    def digest(resource: Json) -> str:
+        import hashlib
+
+        return hashlib.sha256(dumps_bytes(_normalized(resource), pretty=False)).hexdigest()
+
+    def done(self, resource: Json) -> bool:
+        return self.written.get(_key(resource)) == self.digest(resource)
+
+    def record(self, resources: list[Json]) -> None:
+        if self.path is None:
+            return
+        import os
+        import tempfile
+
+        with self.lock:
+            self.written.update({_key(r): self.digest(r) for r in resources})
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".push-state-", dir=self.path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump({"server": self.server, "written": self.written}, out, sort_keys=True)
+            os.replace(temporary, self.path)
+
+    def finish(self) -> None:
+        if self.path is not None and self.path.exists():
+            self.path.unlink()
+
+
 # -- the push --------------------------------------------------------------------------------
 
 def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | None = None,
@@ -339,8 +391,15 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
     http = _Http(options, client)
     result = PushResult(dry_run=options.dry_run)
     _probe(http)
+    state = PushState(options.state, options.server)
+    resumed = [r for r in resources if state.done(r)]
+    result.outcomes.extend(Outcome(_key(r), "unchanged", "resumed") for r in resumed)
+    if progress and resumed:
+        progress(len(resumed))
+    resumed_keys = {_key(r) for r in resumed}
+    resources = [r for r in resources if _key(r) not in resumed_keys]
     aliases: dict[str, str] = {}  # our key -> server id of a conditionally created resource
-    existing, clashes = _diff(http, resources, options, aliases)
+    existing, clashes = _diff(http, resources, options, aliases) if resources else ({}, [])
     if clashes:
         raise ServerRejected("canonical URL already used by another resource: " + "; ".join(clashes))
     to_send: list[Json] = []
@@ -361,10 +420,15 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
         chunks = plan_chunks(to_send, max(1, options.chunk_size))
         for wave in _waves(chunks):
             with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-                for outcomes in pool.map(lambda i: _send(http, chunks[i], actions, options, aliases), wave):
+                for i, outcomes in zip(wave, pool.map(lambda i: _send(http, chunks[i], actions, options, aliases),
+                                                      wave)):
                     result.outcomes.extend(outcomes)
+                    if not any(o.action == "failed" for o in outcomes):
+                        state.record(chunks[i])
                     if progress:
                         progress(len(outcomes))
+        if not result.failed:
+            state.finish()
     result.requests = http.requests
     result.seconds = time.perf_counter() - started
     return result
