@@ -54,7 +54,7 @@ fhir-server: tests/fhir-server/target/fhir-server.jar
 ## Push throughput into the local HAPI server (Java, Maven; minutes): STUDIES=1000 by default.
 STUDIES ?= 1000
 bench-push: $(STAMP)
-	$(PY) benchmarks/push_bench.py $(STUDIES) > benchmarks/push-results.json
+	$(PY) benchmarks/push_bench.py $(STUDIES) benchmarks/push-results.json
 
 ## Regenerate the committed JSON Schema of the definitions format.
 schema: $(STAMP)

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -37,48 +37,62 @@ def _corpus(work: Path, prefix: str, studies: int) -> list[dict[str, Any]]:
     return result.compiled.resources
 
 
-def run(studies: int, chunk_size: int = 100, concurrency: int = 2) -> dict[str, Any]:
+def run(studies: int, chunk_size: int = 100, concurrency: int = 2,
+        report: Callable[[dict[str, Any]], None] = lambda partial: None) -> dict[str, Any]:
+    """Run the three methods; ``report`` gets the partial results after each (a long run can be
+    read while it goes). The ceiling runs last: a transaction too big for the server's heap
+    leaves it degraded for whatever follows."""
     from hapi_server import HapiServer
 
+    out: dict[str, Any] = {"studies": studies, "chunk_size": chunk_size, "concurrency": concurrency}
     with tempfile.TemporaryDirectory(prefix="evidencekit-push-bench-") as tmp:
         work = Path(tmp)
         ours_resources = _corpus(work, "pusha", studies)
-        ceiling_resources = _corpus(work, "pushb", studies)
         naive_resources = _corpus(work, "pushc", studies)
+        ceiling_resources = _corpus(work, "pushb", studies)
+        out["resources"] = n = len(ours_resources)
         server = HapiServer(work / "server.log")
         try:
-            startup = server.wait()
+            out["startup_s"] = server.wait()
             # warm the server's JIT and caches with a small push that no method reuses
             push(_corpus(work, "warm", 5), PushOptions(server=server.base))
             start = time.perf_counter()
             ours = push(ours_resources, PushOptions(server=server.base, chunk_size=chunk_size,
                                                     concurrency=concurrency))
-            ours_s = time.perf_counter() - start
-            assert ours.count("create") == len(ours_resources) and not ours.failed
-            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-                for r in ceiling_resources]}
-            body = dumps_bytes(bundle, pretty=False)
+            out["ours_s"] = time.perf_counter() - start
+            assert ours.count("create") == n and not ours.failed
+            out.update(ours_rps=n / out["ours_s"], requests=ours.requests)
+            report(out)
             with httpx.Client(timeout=3600) as client:
-                start = time.perf_counter()
-                response = client.post(server.base, content=body, headers=HEADERS)
-                ceiling_s = time.perf_counter() - start
-                ceiling_ok = response.status_code == 200
                 start = time.perf_counter()
                 for r in naive_resources:
                     reply = client.put(f"{server.base}/{r['resourceType']}/{r['id']}",
                                        content=dumps_bytes(r, pretty=False), headers=HEADERS)
                     assert reply.status_code in (200, 201), reply.text[:300]
-                naive_s = time.perf_counter() - start
+                out["naive_s"] = time.perf_counter() - start
+                out["naive_rps"] = n / out["naive_s"]
+                report(out)
+                bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+                    {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                    for r in ceiling_resources]}
+                start = time.perf_counter()
+                response = client.post(server.base, content=dumps_bytes(bundle, pretty=False), headers=HEADERS)
+                out["ceiling_s"] = time.perf_counter() - start
+                out["ceiling_ok"] = response.status_code == 200
+                out["ceiling_rps"] = n / out["ceiling_s"]
+                if not out["ceiling_ok"]:
+                    out["ceiling_error"] = f"HTTP {response.status_code}: " + response.text[:300]
+                report(out)
         finally:
             server.stop()
-    n = len(ours_resources)
-    return {"studies": studies, "resources": n, "startup_s": startup, "chunk_size": chunk_size,
-            "concurrency": concurrency, "ours_s": ours_s, "ours_rps": n / ours_s, "requests": ours.requests,
-            "ceiling_s": ceiling_s, "ceiling_rps": n / ceiling_s, "ceiling_ok": ceiling_ok,
-            "naive_s": naive_s, "naive_rps": n / naive_s}
+    return out
 
 
 if __name__ == "__main__":
-    studies = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    print(json.dumps(run(studies), indent=2))
+    studies = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "benchmarks" / "push-results.json"
+
+    def write(partial: dict[str, Any]) -> None:
+        target.write_text(json.dumps(partial, indent=2) + "\n")
+
+    write(run(studies, report=write))
