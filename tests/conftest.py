@@ -40,13 +40,18 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def require(ok: bool, why: str) -> None:
-    """Skip a test that needs an external tool; in CI (CI=true) fail instead of skipping."""
+    """Skip a test that needs an external tool (Java, Maven, npm); in CI (CI=true) fail instead.
+
+    ``why`` names the missing tool; the skip reason says what the test needs and that CI
+    will not accept the skip.
+    """
     import os
 
     if not ok:
+        reason = f"needs an external tool that is missing here: {why} (in CI this is a failure)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"required in CI: {why}")
-        pytest.skip(why)
+        pytest.skip(reason=reason)
 
 
 @pytest.fixture(scope="session")

@@ -141,5 +141,3 @@ def _name(text: str) -> str:
     cleaned = "_".join(part for part in cleaned.split("_") if part)
     return cleaned[:1].upper() + cleaned[1:]
 
-
-name_of = _name

@@ -316,5 +316,3 @@ def _provenances(study: Study) -> typing.Iterator[tuple[tuple[object, ...], typi
 
     yield from walk(study, ())
 
-
-provenances = _provenances

@@ -2,8 +2,8 @@
 
 Everything is rendered in memory first (:func:`render_output`), then written
 into a temporary sibling directory that replaces the old one in a rename
-(:func:`write_atomically`). Output bytes depend only on the input: no clock,
-no random ids, sorted keys where order is not meaningful, fixed tar metadata.
+(:func:`stage`, then :func:`commit`). Output bytes depend only on the input: no clock,
+no random ids, keys in a fixed construction order, fixed tar metadata.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..compile import CompileResult
 from ..config import Config
 from .fhirjson import dumps_bundle, dumps_bytes
 
-__all__ = ["bundles", "commit", "discard", "render_output", "stage", "write_atomically"]
+__all__ = ["bundles", "commit", "discard", "render_output", "stage"]
 
 Json = dict[str, Any]
 FHIR_VERSION = "5.0.0"
@@ -185,11 +185,3 @@ def commit(staging: Path, target: Path) -> None:
 
 def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def write_atomically(files: dict[str, bytes], target: Path) -> None:
-    """Write ``files`` to a fresh temporary directory, then swap it in place of ``target``.
-
-    On any error the temporary directory is removed and ``target`` is untouched.
-    """
-    commit(stage(files, target), target)
