@@ -25,12 +25,7 @@ class Rule:
 
 def denominator_of(loaded: LoadedStudy, result: Result) -> int | None:
     """The N a result is about, or None when the source does not give it."""
-    den = result.denominator
-    if den.kind == "count":
-        return den.value
-    if den.kind == "population":
-        return loaded.study.population_ids().get(result.population)
-    return None
+    return loaded.study.denominator_of(result)
 
 
 def results_with_index(loaded: LoadedStudy, statistic: str) -> Iterator[tuple[int, Result]]:

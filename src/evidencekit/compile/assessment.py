@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from ..terminology import concept
+from ..terminology import codeable, concept
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["compile_assessments"]
-
-
-def _coded(key: str) -> Json:
-    found = concept(key)
-    return {"coding": [found.coding()]} if found else {"text": key}
 
 
 def _label(key: str) -> str:
@@ -39,8 +34,8 @@ def compile_assessments(ctx: CompileContext) -> list[Json]:
             component: Json = {
                 "informationType": "rating",
                 "summary": dom.reason,
-                "type": _coded(dom.type),
-                "classifier": [_coded(dom.rating)],
+                "type": codeable(dom.type),
+                "classifier": [codeable(dom.rating)],
             }
             for lim_id in dom.limitations:
                 lim = limitations[lim_id]
@@ -69,7 +64,7 @@ def compile_assessments(ctx: CompileContext) -> list[Json]:
                 "informationType": "rating",
                 "summary": judged.summary,
                 "type": overall_type,
-                "classifier": [_coded(judged.rating)],
+                "classifier": [codeable(judged.rating)],
                 "author": {"display": assessment.assessor},
                 "freeToShare": True,
                 "component": components,

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ..definitions.model import Result
 from ..stats import grim_proportion, wilson_interval
-from ..terminology import concept
+from ..terminology import codeable, concept
 from .context import EBM, CompileContext, CompiledResource, Json, div, percent_to_fraction, provenance_note
 
 __all__ = ["compile_evidence"]
@@ -74,18 +74,13 @@ def _certainty(ctx: CompileContext) -> list[Json]:
     if assessment is None:
         return []
     judged = assessment.certainty
-
-    def coded(key: str) -> Json:
-        found = concept(key)
-        return {"coding": [found.coding()]} if found else {"text": key}
-
     return [{
         "description": judged.summary,
         "type": {"coding": [{"system": "http://hl7.org/fhir/certainty-type", "code": "Overall",
                              "display": "Overall certainty"}]},
-        "rating": coded(judged.rating),
+        "rating": codeable(judged.rating),
         "rater": assessment.assessor,
-        "subcomponent": [{"description": d.reason, "type": coded(d.type), "rating": coded(d.rating)}
+        "subcomponent": [{"description": d.reason, "type": codeable(d.type), "rating": codeable(d.rating)}
                          for d in judged.domains],
     }]
 
@@ -101,9 +96,7 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
     study = ctx.study
     variable = next(v for v in study.variables if v.id == result.variable)
     population_title = _population_title(ctx, result.population)
-    sizes = study.population_ids()
-    n = (result.denominator.value if result.denominator.kind == "count"
-         else sizes.get(result.population) if result.denominator.kind == "population" else None)
+    n = study.denominator_of(result)
     path = ("results", index)
     statistic: Json = {}
     notes = provenance_note(ctx, result.provenance)

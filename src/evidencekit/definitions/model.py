@@ -301,6 +301,15 @@ class Study(Model):
     conclusion: Conclusion | None = None
     assessment: Assessment | None = None
 
+    def denominator_of(self, result: Result) -> int | None:
+        """The N a result is about, or None when the source does not give it."""
+        den = result.denominator
+        if den.kind == "count":
+            return den.value
+        if den.kind == "population":
+            return self.population_ids().get(result.population)
+        return None
+
     def population_ids(self) -> dict[str, int | None]:
         """Population and subgroup ids with their N."""
         sizes: dict[str, int | None] = {self.population.id: self.population.n.value}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CONCEPTS", "Concept", "SYSTEMS", "concept"]
+__all__ = ["CONCEPTS", "Concept", "SYSTEMS", "codeable", "concept"]
 
 Status = Literal["hl7", "verified", "corroborated", "unverified"]
 
@@ -101,3 +101,9 @@ CONCEPTS: dict[str, Concept] = {
 def concept(key: str) -> Concept | None:
     """The concept for a key such as ``sct:396230008``, or None if unknown."""
     return CONCEPTS.get(key)
+
+
+def codeable(key: str) -> dict[str, object]:
+    """A CodeableConcept for a key (text only for a key `check` has already reported as unknown)."""
+    found = concept(key)
+    return {"coding": [found.coding()]} if found else {"text": key}
