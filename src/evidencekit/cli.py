@@ -23,12 +23,11 @@ FORMATS = click.Choice(["text", "json", "sarif"])
 _DEFAULT_CONFIG = Path("evidencekit.yaml")
 
 
-def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "") -> int:
+def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "", *, show_info: bool = False) -> int:
     if fmt == "text":
-        shown = [d for d in diagnostics if d.severity is not Severity.INFO] if not os.environ.get(
-            "EVIDENCEKIT_SHOW_INFO") else diagnostics
-        text = render(diagnostics, "text") if shown is diagnostics else render(shown, "text")
-        if shown is not diagnostics and len(shown) != len(diagnostics):
+        shown = diagnostics if show_info else [d for d in diagnostics if d.severity is not Severity.INFO]
+        text = render(shown, "text")
+        if len(shown) != len(diagnostics):
             text += f" ({len(diagnostics) - len(shown)} info not shown; use --format json or --show-info)"
         click.echo(text)
         if summary:
@@ -64,13 +63,7 @@ def _guard(command: Callable[..., int]) -> Callable[..., None]:
     return wrapper
 
 
-def _show_info(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    if value:
-        os.environ["EVIDENCEKIT_SHOW_INFO"] = "1"
-    return value
-
-
-_show_info_option = click.option("--show-info", is_flag=True, expose_value=False, callback=_show_info,
+_show_info_option = click.option("--show-info", is_flag=True,
                                  help="Also print info diagnostics (e.g. checks that could not be run).")
 
 
@@ -85,12 +78,12 @@ def main() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @_show_info_option
 @_guard
-def check_command(definitions: Path, fmt: str) -> int:
+def check_command(definitions: Path, fmt: str, show_info: bool) -> int:
     """Load DEFINITIONS and run the consistency checks (nothing is written)."""
     from .pipeline import check
 
     result = check(definitions)
-    return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s)")
+    return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s)", show_info=show_info)
 
 
 @main.command("build")
@@ -102,7 +95,7 @@ def check_command(definitions: Path, fmt: str) -> int:
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @_show_info_option
 @_guard
-def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str) -> int:
+def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str, show_info: bool) -> int:
     """Check, compile and validate DEFINITIONS, then write OUTPUT/r5 atomically."""
     from .pipeline import build
 
@@ -119,7 +112,7 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
                    f"{len(result.studies)} study definition(s) into {result.written_to}")
     elif has_errors(result.diagnostics):
         summary = "nothing written: fix the errors above (the previous output is untouched)"
-    return _emit(result.diagnostics, fmt, summary)
+    return _emit(result.diagnostics, fmt, summary, show_info=show_info)
 
 
 @main.command("validate")
@@ -132,7 +125,7 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
                    "bindings, invariants, target-types, references, profiles.")
 @_show_info_option
 @_guard
-def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, layers: str) -> int:
+def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, layers: str, show_info: bool) -> int:
     """Validate built FHIR output (a directory such as output/r5, or one JSON file)."""
     if list_skipped_invariants:
         return _list_skipped(output)
@@ -145,7 +138,7 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
         raise click.BadParameter(f"unknown layer(s) {', '.join(unknown) or '(none given)'}; "
                                  f"choose from {', '.join(LAYERS)}", param_hint="--layers")
     diagnostics = validate_directory(output, selected)
-    return _emit(diagnostics, fmt, f"validated {output}")
+    return _emit(diagnostics, fmt, f"validated {output}", show_info=show_info)
 
 
 @main.command("push")

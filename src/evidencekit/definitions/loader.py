@@ -70,7 +70,12 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | None, list[Diagno
     try:
         study = Study.model_validate(located.data)
     except ValidationError as exc:
-        return None, _drop_misspelled_missing([_diagnostic(err, located) for err in exc.errors()])
+        errors = exc.errors()
+        # A missing field that an unknown field's "did you mean" names is one mistake, not two.
+        misspelled = {tuple(e["loc"][:-1]) + (suggestion,) for e in errors if e["type"] == "extra_forbidden"
+                      for suggestion in [_did_you_mean(tuple(e["loc"]))] if suggestion}
+        return None, [_diagnostic(err, located) for err in errors
+                      if not (err["type"] == "missing" and tuple(err["loc"]) in misspelled)]
     loaded = LoadedStudy(study, located, path)
     return loaded, _check_ids(loaded)
 
@@ -113,8 +118,8 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
         pos = located.position(loc, key=True)
         field = str(loc[-1])
         allowed = _fields_at(loc[:-1])
-        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else (
+        suggestion = _did_you_mean(loc)
+        hint = f"did you mean '{suggestion}'?" if suggestion else (
             "allowed fields here: " + ", ".join(sorted(allowed)) if allowed else "")
         return Diagnostic(located.file, pos.line, pos.column, "EK101", Severity.ERROR,
                           f"unknown field '{field}' at {_dotted(loc[:-1]) or 'top level'}", hint=hint)
@@ -128,7 +133,7 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
     message = err["msg"].removeprefix("Value error, ")
     malformed = kind in ("string_pattern_mismatch", "value_error")
     code = "EK104" if malformed else "EK103"
-    if kind == "string_pattern_mismatch" and _pattern_hint(loc) == _PATTERN_HINTS["id"]:
+    if kind == "string_pattern_mismatch" and _is_id(loc):
         code = "EK107"
     if kind == "string_pattern_mismatch":
         message = f"'{err['input']}' does not have the expected format"
@@ -148,11 +153,10 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
                       f"{where}: {message}", hint=hint)
 
 
-def _drop_misspelled_missing(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """A missing field that an unknown field's "did you mean" names is one mistake, not two."""
-    suggested = {d.hint.split("'")[1] for d in diagnostics if d.code == "EK101" and d.hint.startswith("did you mean")}
-    return [d for d in diagnostics
-            if not (d.code == "EK102" and d.message.split("'")[1] in suggested)]
+def _did_you_mean(loc: tuple[object, ...]) -> str | None:
+    """The allowed field closest to the unknown field at ``loc``, if one is close."""
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _describe(value: object) -> str:
@@ -174,13 +178,20 @@ _PATTERN_HINTS = {
 }
 
 
+_ID_REFERENCES = ("source", "variable", "population", "union_of", "subgroups", "limitations")
+
+
+def _is_id(loc: tuple[object, ...]) -> bool:
+    """Whether ``loc`` is an id or a reference to one (ids become resource ids and file names)."""
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    return last == "id" or last in _ID_REFERENCES
+
+
 def _pattern_hint(loc: tuple[object, ...]) -> str:
-    for part in reversed(loc):
-        if isinstance(part, str) and part in _PATTERN_HINTS:
-            return _PATTERN_HINTS[part]
-    if any(p in ("source", "variable", "population", "union_of", "subgroups", "limitations") for p in loc):
+    if _is_id(loc):
         return _PATTERN_HINTS["id"]
-    return ""
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    return _PATTERN_HINTS.get(last, "")
 
 
 def _dotted(loc: tuple[object, ...]) -> str:
