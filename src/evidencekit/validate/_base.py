@@ -20,6 +20,8 @@ class OutputSet:
     bundles: dict[str, Json] = field(default_factory=dict)
     where: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     bundle_files: dict[str, str] = field(default_factory=dict)
+    #: findings of the R5-table walk per resource index, shared by its layers (see spec.py)
+    spec_findings: dict[int, list[Any]] = field(default_factory=dict, repr=False)
 
     def diag(self, key: str, code: str, message: str, fhir_path: str = "", *,
              severity: Severity = Severity.ERROR, hint: str = "") -> Diagnostic:

@@ -58,7 +58,7 @@ _NOT_FOR_CONTAINED = {"dom-6"}
 
 @dataclass
 class Finding:
-    layer: str  # "cardinality" | "bindings" | "invariants"
+    layer: str  # structure | primitives | cardinality | bindings | invariants | target-types
     code: str
     severity: Severity
     message: str
@@ -301,11 +301,11 @@ class Spec:
         rtype = ref.split("/")[-2] if isinstance(ref, str) and ref.count("/") >= 1 and not ref.startswith(
             ("#", "urn:")) else None
         if rtype and declared and rtype != declared:
-            out.append(Finding("references", "EK410", Severity.ERROR,
+            out.append(Finding("target-types", "EK410", Severity.ERROR,
                                f"reference {ref} points to a {rtype} but its type says {declared} ({elpath})", where))
         found = rtype or declared
         if found and "Resource" not in targets and found not in targets:
-            out.append(Finding("references", "EK410", Severity.ERROR,
+            out.append(Finding("target-types", "EK410", Severity.ERROR,
                                f"{elpath} may reference {', '.join(targets)}, not {found}", where))
 
     def _binding(self, item: Any, etype: str, valueset: str, elpath: str, where: str, out: list[Finding]) -> None:
@@ -379,32 +379,26 @@ def skipped_invariants() -> list[Skipped]:
 def _layer(name: str) -> Callable[..., Iterator[Diagnostic]]:
     def layer(output: OutputSet, start: int = 0, stop: int | None = None) -> Iterator[Diagnostic]:
         table = spec()
-        for resource in output.resources[start:stop]:
-            for finding in _findings(table, resource):
+        stop = len(output.resources) if stop is None else stop
+        for index in range(start, stop):
+            resource = output.resources[index]
+            # The R5-table layers share one walk per resource, kept for this output set only.
+            findings = output.spec_findings.get(index)
+            if findings is None:
+                findings = output.spec_findings[index] = table.check(resource)
+            for finding in findings:
                 if finding.layer == name:
                     yield output.diag(key_of(resource), finding.code, f"{key_of(resource)}: {finding.message}",
                                       finding.fhir_path, severity=finding.severity)
 
-    layer.__name__ = f"validate_{name}"
+    layer.__name__ = f"validate_{name.replace('-', '_')}"
     layer.__doc__ = f"R5 {name} of every resource (see module docstring)."
     return layer
 
-
-def _findings(table: Spec, resource: Json) -> list[Finding]:
-    # The three layers share one walk per resource; cache it on the dict's identity.
-    cached = _CACHE.get(id(resource))
-    if cached is None or cached[0] is not resource:
-        cached = (resource, table.check(resource))
-        _CACHE.clear() if len(_CACHE) > 100_000 else None
-        _CACHE[id(resource)] = cached
-    return cached[1]
-
-
-_CACHE: dict[int, tuple[Json, list[Finding]]] = {}
 
 validate_cardinality = _layer("cardinality")
 validate_bindings = _layer("bindings")
 validate_invariants = _layer("invariants")
 validate_primitives = _layer("primitives")
-validate_target_types = _layer("references")
+validate_target_types = _layer("target-types")
 validate_structure = _layer("structure")
