@@ -55,58 +55,42 @@ def _mutate(resource: dict[str, Any], change: Callable[[dict[str, Any]], None]) 
     return clone
 
 
-def _required_paths(resource: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Paths of present elements whose definition has min >= 1 (from the R5 tables)."""
+def _elements(resource: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], list[tuple[tuple[Any, ...], Any]]]]:
+    """Every present element, in definition order: (path of its key, its R5 definition,
+    [(path, value) of each item]) — walked with the R5 tables the validator uses."""
     from evidencekit.validate.spec import spec
 
     table = spec()
-    out = []
 
-    def visit(node: dict[str, Any], tname: str, base: str, path: tuple[Any, ...]) -> None:
+    def visit(node: dict[str, Any], tname: str, base: str, path: tuple[Any, ...]) -> Iterator[Any]:
         for name, elpath, el in table.children.get((tname, base), ()):
-            keys = [k for k in node if k == name or (name.endswith("[x]") and k.startswith(name[:-3]))]
-            for key in keys:
-                if el["min"] >= 1:
-                    out.append(path + (key,))
+            for key in [k for k in node if k == name or (name.endswith("[x]") and k.startswith(name[:-3]))]:
                 value = node[key]
-                items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-                for i, item in items:
-                    here = path + (key,) + ((i,) if i is not None else ())
+                items = ([(path + (key, i), v) for i, v in enumerate(value)] if isinstance(value, list)
+                         else [(path + (key,), value)])
+                yield path + (key,), el, items
+                for here, item in items:
                     if isinstance(item, dict) and (tname, elpath) in table.children:
-                        visit(item, tname, elpath, here)
+                        yield from visit(item, tname, elpath, here)
                     elif isinstance(item, dict) and el["types"] and el["types"][0] in table.types and \
                             el["types"][0] not in ("Resource", "Extension"):
-                        visit(item, el["types"][0], el["types"][0], here)
+                        yield from visit(item, el["types"][0], el["types"][0], here)
 
-    visit(resource, resource["resourceType"], resource["resourceType"], ())
-    return out
+    yield from visit(resource, resource["resourceType"], resource["resourceType"], ())
+
+
+def _required_paths(resource: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Paths of present elements whose definition has min >= 1."""
+    return [path for path, el, _ in _elements(resource) if el["min"] >= 1]
 
 
 def _required_code_paths(resource: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Paths of plain `code` values bound to a required value set."""
     from evidencekit.validate.spec import spec
 
-    table = spec()
-    out = []
-
-    def visit(node: dict[str, Any], tname: str, base: str, path: tuple[Any, ...]) -> None:
-        for name, elpath, el in table.children.get((tname, base), ()):
-            if name not in node:
-                continue
-            value = node[name]
-            items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-            for i, item in items:
-                here = path + (name,) + ((i,) if i is not None else ())
-                if isinstance(item, str) and "binding" in el and el["binding"] in table.valuesets:
-                    out.append(here)
-                elif isinstance(item, dict) and (tname, elpath) in table.children:
-                    visit(item, tname, elpath, here)
-                elif isinstance(item, dict) and el["types"] and el["types"][0] in table.types and \
-                        el["types"][0] not in ("Resource", "Extension"):
-                    visit(item, el["types"][0], el["types"][0], here)
-
-    visit(resource, resource["resourceType"], resource["resourceType"], ())
-    return out
+    valuesets = spec().valuesets
+    return [here for _, el, items in _elements(resource) if el.get("binding") in valuesets
+            for here, item in items if isinstance(item, str)]
 
 
 def resource_mutants(resource: dict[str, Any]) -> Iterator[Mutant]:

@@ -18,20 +18,24 @@ def _tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def _build(runner: CliRunner, out: Path, definitions: str = str(DEFINITIONS),
+           config: Path = ROOT / "evidencekit.yaml") -> None:
+    result = runner.invoke(main, ["build", definitions, "-o", str(out), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+
+
 def test_two_builds_are_byte_identical(tmp_path: Path, runner: CliRunner) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     # Different spellings of the same input directory, different working directories.
     copy = tmp_path / "elsewhere" / "definitions"
     shutil.copytree(DEFINITIONS, copy)
-    config = str(ROOT / "evidencekit.yaml")
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(first), "--config", config]).exit_code == 0
+    _build(runner, first)
     cwd = os.getcwd()
     try:
         os.chdir(copy.parent)
-        result = runner.invoke(main, ["build", "./definitions/", "-o", str(second), "--config", config])
+        _build(runner, second, "./definitions/")
     finally:
         os.chdir(cwd)
-    assert result.exit_code == 0, result.output
     assert _tree(first / "r5") == _tree(second / "r5")
 
 
@@ -46,22 +50,20 @@ def test_committed_output_is_not_stale(seed_build: Path) -> None:
 
 def test_rebuild_replaces_output_atomically(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "out"
-    config = str(ROOT / "evidencekit.yaml")
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    _build(runner, out)
     (out / "r5" / "leftover.txt").write_text("from an older build")
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    _build(runner, out)
     assert not (out / "r5" / "leftover.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == ["r5"]  # no staging or old directories left behind
 
 
 def test_reports_survive_only_an_identical_rebuild(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "out"
-    config = str(ROOT / "evidencekit.yaml")
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    _build(runner, out)
     (out / "r5" / "conformance.json").write_text('{"totals": {}}')
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", config]).exit_code == 0
+    _build(runner, out)
     assert (out / "r5" / "conformance.json").read_text() == '{"totals": {}}'
     other = tmp_path / "other.yaml"
     other.write_text((ROOT / "evidencekit.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
-    assert runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(out), "--config", str(other)]).exit_code == 0
+    _build(runner, out, config=other)
     assert not (out / "r5" / "conformance.json").exists()  # the output changed: the report would be stale
