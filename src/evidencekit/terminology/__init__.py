@@ -1,8 +1,14 @@
 """The codes evidencekit may emit, as data with their sources and status.
 
 Definitions refer to concepts by key (``sct:396230008``). A key that is not
-here is an error (EK301: no invented codes); a concept whose status is not
-``verified`` or ``hl7`` is reported as a warning by ``check`` (EK302).
+here is an error (EK301: no invented codes); a concept whose status is
+``corroborated`` or ``unverified`` is reported as a warning by ``check`` (EK302).
+
+Status: ``hl7`` — in an HL7 code system of ``hl7.fhir.r5.core`` 5.0.0 (code and display
+checked against the package; ``tests/test_terminology.py`` re-checks the codes);
+``ig-example`` — used verbatim in the EBM IG R5 examples (SEVCO example code system,
+not published as a package); ``verified`` / ``corroborated`` / ``unverified`` — as the
+project reference's terminology table marks them.
 Sources cite ``shared/reference/fhir-modeling.md`` ("REF §n") and the EBM IG
 R5 examples ("IG-R5 example <file>").
 """
@@ -14,7 +20,7 @@ from typing import Literal
 
 __all__ = ["CONCEPTS", "Concept", "SYSTEMS", "codeable", "concept"]
 
-Status = Literal["hl7", "verified", "corroborated", "unverified"]
+Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ SYSTEMS = {
 }
 
 _IG_ROB = "IG-R5 example StructureDefinition-risk-of-bias-assessment-of-critically-appr-example.json; REF §2"
-_IG_CERT = "IG-R5 example StructureDefinition-certainty-of-evidence-rating-of-day-mortal-example.json; REF §2"
+_R5 = "hl7.fhir.r5.core 5.0.0 CodeSystem-{}.json; REF §2"
 
 _ROWS: list[tuple[str, str, str, Status, str]] = [
     # prefix, code, display, status, source
@@ -55,41 +61,41 @@ _ROWS: list[tuple[str, str, str, Status, str]] = [
      "REF §4: ncit.nci.nih.gov ConceptReport C2701; system URI from THO CodeSystem v3-nciThesaurus"),
     ("atc", "J06BA02", "Immunoglobulins, normal human, for intravascular adm.", "corroborated",
      "REF §4: several public drug tables; not checked against WHOCC"),
-    ("icd10cm", "M33.1", "Other dermatomyositis", "verified", "REF §4"),
-    ("icd10cm", "M33.10", "Other dermatomyositis, organ involvement unspecified", "verified", "REF §4"),
-    ("icd10cm", "M33.12", "Other dermatomyositis with myopathy", "verified", "REF §4"),
-    ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "corroborated", "REF §4: seen indirectly"),
-    ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "verified", "REF §4"),
-    ("icd10cm", "M33.11", "Other dermatomyositis with respiratory involvement", "unverified", "REF §4"),
-    ("icd10cm", "M33.19", "Other dermatomyositis with other organ involvement", "unverified", "REF §4"),
-    ("study-design", "SEVCO:01002", "Observational research", "hl7",
-     "REF §2; IG-R5 example StructureDefinition-interventiononlyevidence-remission-of-diab-example.json"),
-    ("study-design", "SEVCO:01016", "Uncontrolled cohort design", "hl7", "REF §2 (SEVCO example code system)"),
+    # REF §4 saw these on diseasedb.com pages, not in an ICD-10-CM release: corroborated.
+    # M33.11 and M33.19 are UNVERIFIED there and have no title in the reference: left out.
+    ("icd10cm", "M33.1", "Other dermatomyositis", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
+    ("icd10cm", "M33.10", "Other dermatomyositis, organ involvement unspecified", "corroborated",
+     "REF §4: diseasedb.com/icd10 pages"),
+    ("icd10cm", "M33.12", "Other dermatomyositis with myopathy", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
+    ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "corroborated",
+     "REF §4: seen indirectly (mirahealth.care M33.03 page)"),
+    ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
+    ("study-design", "SEVCO:01002", "Observational research", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01016", "Uncontrolled cohort design", "hl7", _R5.format("study-design")),
     ("study-design", "SEVCO:01039", "Real world data collection from healthcare records", "hl7",
-     "REF §2 (SEVCO example code system)"),
-    ("study-design", "SEVCO:01028", "Longitudinal data collection", "hl7", "REF §2; IG-R5 examples"),
-    ("sevco", "SEVCO:00001", "Bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00003", "Participant Selection Bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00016", "Confounding Covariate Bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00020", "Detection Bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00186", "Low risk of bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00189", "Serious risk of bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00190", "Critical risk of bias", "hl7", _IG_ROB),
-    ("sevco", "SEVCO:00192", "Unclear risk of bias", "hl7", _IG_ROB),
-    ("certainty-type", "Overall", "Overall certainty", "hl7", _IG_CERT),
-    ("certainty-type", "RiskOfBias", "Risk of bias", "hl7", _IG_CERT),
-    ("certainty-type", "Inconsistency", "Inconsistency", "hl7", _IG_CERT),
-    ("certainty-type", "Indirectness", "Indirectness", "hl7", _IG_CERT),
-    ("certainty-type", "Imprecision", "Imprecision", "hl7", _IG_CERT),
-    ("certainty-type", "PublicationBias", "Publication bias", "hl7", _IG_CERT),
-    ("certainty-rating", "high", "High quality", "hl7", "R5 core code system certainty-rating; REF §2"),
-    ("certainty-rating", "moderate", "Moderate quality", "hl7", "R5 core code system certainty-rating; REF §2"),
-    ("certainty-rating", "low", "Low quality", "hl7", _IG_CERT),
-    ("certainty-rating", "very-low", "Very low quality", "hl7", "R5 core code system certainty-rating; REF §2"),
-    ("certainty-rating", "no-concern", "no serious concern", "hl7", _IG_CERT),
-    ("certainty-rating", "serious-concern", "serious concern", "hl7", _IG_CERT),
-    ("certainty-rating", "very-serious-concern", "very serious concern", "hl7",
-     "R5 core code system certainty-rating; REF §2"),
+     _R5.format("study-design")),
+    ("study-design", "SEVCO:01028", "Longitudinal data collection", "hl7", _R5.format("study-design")),
+    ("sevco", "SEVCO:00001", "Bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00003", "Participant Selection Bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00016", "Confounding Covariate Bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00020", "Detection Bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00186", "Low risk of bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00189", "Serious risk of bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00190", "Critical risk of bias", "ig-example", _IG_ROB),
+    ("sevco", "SEVCO:00192", "Unclear risk of bias", "ig-example", _IG_ROB),
+    ("certainty-type", "Overall", "Overall certainty", "hl7", _R5.format("certainty-type")),
+    ("certainty-type", "RiskOfBias", "Risk of bias", "hl7", _R5.format("certainty-type")),
+    ("certainty-type", "Inconsistency", "Inconsistency", "hl7", _R5.format("certainty-type")),
+    ("certainty-type", "Indirectness", "Indirectness", "hl7", _R5.format("certainty-type")),
+    ("certainty-type", "Imprecision", "Imprecision", "hl7", _R5.format("certainty-type")),
+    ("certainty-type", "PublicationBias", "Publication bias", "hl7", _R5.format("certainty-type")),
+    ("certainty-rating", "high", "High quality", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "moderate", "Moderate quality", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "low", "Low quality", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "very-low", "Very low quality", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "no-concern", "no serious concern", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "serious-concern", "serious concern", "hl7", _R5.format("certainty-rating")),
+    ("certainty-rating", "very-serious-concern", "very serious concern", "hl7", _R5.format("certainty-rating")),
 ]
 
 CONCEPTS: dict[str, Concept] = {
