@@ -204,3 +204,10 @@ def test_state_file_of_another_server_is_ignored(resources: list, tmp_path: Path
                                  "written": {"Citation/galimberti-2018-citation": "x"}}))
     result = push(resources, PushOptions(server="http://fhir.test/fhir", state=state), client=_client(FakeServer()))
     assert result.count("create") == 31
+
+
+def test_unreadable_output_is_not_pushed(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"resourceType": "Bundle", "entry": [')
+    result = CliRunner().invoke(main, ["push", str(path), "--server", "http://127.0.0.1:9/fhir"])
+    assert result.exit_code == 1 and "not readable FHIR JSON" in result.output and "Traceback" not in result.output

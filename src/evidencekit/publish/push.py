@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from ..validate._base import reference_strings
 from .fhirjson import dumps_bytes
 
 __all__ = ["PushError", "PushOptions", "PushResult", "ServerRejected", "ServerUnreachable", "load_resources",
@@ -107,16 +108,28 @@ class PushResult:
 
 
 def load_resources(output: Path) -> list[Json]:
-    """The resources of ``output`` (``output/``, ``output/r5`` or a transaction/collection bundle)."""
+    """The resources of ``output`` (``output/``, ``output/r5`` or a transaction/collection bundle).
+
+    Raises :class:`PushError` for a file that is not JSON or holds no resources.
+    """
     if output.is_dir() and (output / "r5").is_dir():
         output = output / "r5"
-    if output.is_file():
-        bundle = json.loads(output.read_text(encoding="utf-8"), parse_float=Decimal)
-        return [e["resource"] for e in bundle.get("entry", []) if isinstance(e, dict) and "resource" in e]
-    files = sorted((output / "resources").glob("*.json"))
+    files = [output] if output.is_file() else sorted((output / "resources").glob("*.json"))
     if not files:
         raise PushError(f"no resources found in {output} (run `evidencekit build` first)")
-    return [json.loads(p.read_text(encoding="utf-8"), parse_float=Decimal) for p in files]
+    loaded = []
+    for path in files:
+        try:
+            data = json.loads(path.read_bytes(), parse_float=Decimal)
+        except (OSError, ValueError) as exc:
+            raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise PushError(f"{path}: not a FHIR resource")
+        loaded.append(data)
+    if output.is_file():
+        entries = loaded[0].get("entry", []) if loaded[0]["resourceType"] == "Bundle" else [{"resource": loaded[0]}]
+        loaded = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return loaded
 
 
 # -- planning ------------------------------------------------------------------------------
@@ -126,18 +139,8 @@ def _key(resource: Json) -> str:
 
 
 def _references(resource: Json) -> set[str]:
-    out: set[str] = set()
-    stack: list[Any] = [resource]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            ref = node.get("reference")
-            if isinstance(ref, str) and ref.count("/") == 1 and not ref.startswith("#"):
-                out.add(ref)
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
+    """Relative references (``Type/id``) a resource makes to other resources."""
+    return {ref for ref in reference_strings(resource) if ref.count("/") == 1 and not ref.startswith("#")}
 
 
 def _components(keys: list[str], edges: dict[str, set[str]]) -> list[list[str]]:

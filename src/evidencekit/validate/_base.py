@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 from ..diagnostics import Diagnostic, Severity
 
-__all__ = ["Layer", "OutputSet"]
+__all__ = ["Layer", "OutputSet", "reference_strings"]
 
 Json = dict[str, Any]
 
@@ -34,3 +34,17 @@ Layer = Callable[[OutputSet], Iterator[Diagnostic]]
 
 def key_of(resource: Json) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def reference_strings(value: Any) -> Iterator[str]:
+    """Every ``Reference.reference`` string anywhere below ``value``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str):
+                yield ref
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(item)

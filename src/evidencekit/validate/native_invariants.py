@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from xml.etree import ElementTree
 
+from ._base import reference_strings
+
 __all__ = ["NATIVE"]
 
 _CNL0 = re.compile(r"^[A-Z]([A-Za-z0-9_]){1,254}$")
@@ -35,19 +37,6 @@ def _strings(value: Any) -> Any:
             stack.extend(item)
         elif isinstance(item, str):
             yield item
-
-
-def _references(value: Any) -> Any:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            ref = item.get("reference")
-            if isinstance(ref, str):
-                yield ref
-            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend(item)
 
 
 def cod_1(node: Any, context: dict[str, Any]) -> bool:
@@ -95,7 +84,7 @@ def dom_3(node: Any, context: dict[str, Any]) -> bool:
     for item in contained:
         if f"#{item.get('id')}" in pointers:
             continue
-        if any(ref == "#" for ref in _references(item)):
+        if any(ref == "#" for ref in reference_strings(item)):
             continue
         return False
     return True
