@@ -24,6 +24,7 @@ test: $(STAMP)
 
 ## Benchmarks; results are written to benchmarks/results.md.
 bench: $(STAMP)
+	$(PY) benchmarks/cds_bench.py --output benchmarks/cds-results.json
 	$(PY) benchmarks/run.py --output benchmarks/results.md
 
 ## Validate output/r5 with the official validator (Java 17, Maven, npm); writes output/r5/conformance.json.

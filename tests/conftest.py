@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 SEED = DEFINITIONS / "galimberti-2018-ivig-cutaneous-dm.yaml"
 SOURCE_TEXT = DEFINITIONS / "sources" / "galimberti-2018-news-summary.txt"
+#: Resources the seed study compiles to (the committed output; its staleness is a test of its own).
+SEED_RESOURCES = len(list((ROOT / "output" / "r5" / "resources").glob("*.json")))
 
 
 @pytest.fixture
@@ -84,3 +86,19 @@ def fhir_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         pytest.fail(str(exc))
     finally:
         server.stop()
+
+
+def r5_packages() -> list[Path]:
+    """hl7.fhir.r5.core 5.0.0 and hl7.terminology.r5 7.0.1 from npm (cached under tests/oracle/.packages)."""
+    import subprocess
+
+    require(shutil.which("npm") is not None, "npm is not installed")
+    paths = []
+    for package in ("hl7.fhir.r5.core@5.0.0", "hl7.terminology.r5@7.0.1"):
+        cached = ROOT / "tests" / "oracle" / ".packages" / (package.replace("@", "-") + ".tgz")
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["npm", "pack", package, "--silent", "--pack-destination", str(cached.parent)],
+                           check=True, capture_output=True, timeout=600)
+        paths.append(cached)
+    return paths

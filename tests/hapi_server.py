@@ -35,7 +35,8 @@ def build() -> Path:
 class HapiServer:
     """One server process on 127.0.0.1; ``database`` None = H2 in memory, else an H2 file path."""
 
-    def __init__(self, log: Path, *, port: int | None = None, database: Path | None = None) -> None:
+    def __init__(self, log: Path, *, port: int | None = None, database: Path | None = None,
+                 heap: str = "1g") -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         url = (f"jdbc:h2:file:{database}" if database is not None
@@ -43,7 +44,7 @@ class HapiServer:
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                ["java", "-Xmx1g", "-XX:+UseSerialGC", "-jar", str(build()), f"--server.port={self.port}",
+                ["java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-jar", str(build()), f"--server.port={self.port}",
                  "--server.address=127.0.0.1", f"--spring.datasource.url={url}"],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import evidencekit.publish.push as push_module
 from evidencekit.cli import main
+from conftest import SEED_RESOURCES
 from evidencekit.publish.push import (PushOptions, ServerRejected, ServerUnreachable, _references, load_resources,
                                       plan_chunks, push)
 
@@ -74,7 +75,7 @@ def test_retry_after_is_honoured(resources: list, sleeps: list[float]) -> None:
     server = FakeServer([lambda r: httpx.Response(429, headers={"Retry-After": "7"}),
                          lambda r: httpx.Response(503)])
     result = push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
-    assert result.count("create") == 31
+    assert result.count("create") == SEED_RESOURCES
     assert sleeps[0] == 7.0 and 0.5 <= sleeps[1] <= 1.0  # second attempt of the same request: 0.5-1 s
     assert len(server.requests) == 2 + 1 + 1 + len(plan_chunks(resources, 100))
 
@@ -92,7 +93,7 @@ def test_timeouts_are_retried(resources: list, sleeps: list[float]) -> None:
         raise httpx.ReadTimeout("slow", request=request)
 
     server = FakeServer([timeout, timeout])
-    assert push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server)).count("create") == 31
+    assert push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server)).count("create") == SEED_RESOURCES
     with pytest.raises(ServerUnreachable, match="ReadTimeout"):
         push(resources, PushOptions(server="http://fhir.test/fhir", retries=1),
              client=_client(FakeServer([timeout] * 5)))
@@ -172,7 +173,7 @@ def test_concurrency_sends_independent_chunks(resources: list) -> None:
     server = FakeServer()
     result = push(resources, PushOptions(server="http://fhir.test/fhir", chunk_size=4, concurrency=4),
                   client=_client(server))
-    assert result.count("create") == 31 and len(server.stored) == 31
+    assert result.count("create") == SEED_RESOURCES and len(server.stored) == SEED_RESOURCES
 
 
 def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list[float], tmp_path: Path) -> None:
@@ -191,10 +192,12 @@ def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list
     with pytest.raises(ServerUnreachable):
         push(resources, options, client=httpx.Client(transport=httpx.MockTransport(failing_after_two)))
     recorded = json.loads(state.read_text())
-    assert recorded["server"] == "http://fhir.test/fhir" and len(recorded["written"]) == len(server.stored) == 10
+    written = len(server.stored)  # two chunks (their size follows the reference closure)
+    assert recorded["server"] == "http://fhir.test/fhir" and len(recorded["written"]) == written
+    assert 2 <= written < SEED_RESOURCES
     resumed = push(resources, options, client=_client(server))
-    assert sum(1 for o in resumed.outcomes if o.status == "resumed") == 10
-    assert resumed.count("create") == 21 and len(server.stored) == 31
+    assert sum(1 for o in resumed.outcomes if o.status == "resumed") == written
+    assert resumed.count("create") == SEED_RESOURCES - written and len(server.stored) == SEED_RESOURCES
     assert not state.exists()  # a completed push leaves nothing to resume
 
 
@@ -203,7 +206,7 @@ def test_state_file_of_another_server_is_ignored(resources: list, tmp_path: Path
     state.write_text(json.dumps({"server": "http://other/fhir",
                                  "written": {"Citation/galimberti-2018-citation": "x"}}))
     result = push(resources, PushOptions(server="http://fhir.test/fhir", state=state), client=_client(FakeServer()))
-    assert result.count("create") == 31
+    assert result.count("create") == SEED_RESOURCES
 
 
 def test_unreadable_output_is_not_pushed(tmp_path: Path) -> None:

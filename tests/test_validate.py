@@ -128,7 +128,7 @@ def test_duplicate_full_url(output: Path) -> None:
     bundle = json.loads((output / "transaction.json").read_text())
     bundle["entry"].append(bundle["entry"][0])
     (output / "transaction.json").write_text(json.dumps(bundle))
-    assert ("EK404", "Bundle.entry[31].fullUrl") in _codes(output)
+    assert ("EK404", f"Bundle.entry[{len(bundle['entry']) - 1}].fullUrl") in _codes(output)
 
 
 @pytest.mark.parametrize("content,message", [
@@ -164,6 +164,23 @@ def test_wrong_fhir_version_is_reported(tmp_path: Path, runner: CliRunner) -> No
     assert result.exit_code == 1
     items = json.loads(result.output)
     assert any(i["code"] == "EK411" and i["fhir_path"] == "Evidence.studyType" for i in items)
+
+
+def test_duplicate_element_id(tmp_path: Path, runner: CliRunner) -> None:
+    """Two elements with one id in a resource: EK412 (the HL7 validator's "Duplicate id value")."""
+    path = tmp_path / "PlanDefinition-p.json"
+    action = {"id": "a", "title": "t"}
+    text = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>p</p></div>'}
+    path.write_text(json.dumps({"resourceType": "PlanDefinition", "id": "p", "text": text, "status": "active",
+                                "action": [action, {**action, "title": "u"}]}))
+    result = runner.invoke(main, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    items = json.loads(result.output)
+    assert [i["fhir_path"] for i in items if i["code"] == "EK412"] == ["PlanDefinition.action[1]"]
+    action_b = {"id": "b", "title": "u"}
+    path.write_text(json.dumps({"resourceType": "PlanDefinition", "id": "p", "text": text, "status": "active",
+                                "action": [action, action_b]}))
+    assert runner.invoke(main, ["validate", str(path), "--format", "json"]).exit_code == 0
 
 
 def test_hundred_megabyte_bundle(tmp_path: Path, runner: CliRunner) -> None:

@@ -273,6 +273,39 @@ def _list_skipped(output: Path) -> int:
     return EXIT_OK
 
 
+@main.command("serve")
+@click.argument("output", default="output", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--public-url", metavar="URL",
+              help="Base URL clients call (JWT 'aud' is checked against it); default http(s)://HOST:PORT.")
+@click.option("--trust", "trust_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON trust file: issuers with their JWK Set or registered jku.")
+@click.option("--insecure-no-auth", is_flag=True, help="Accept requests without a JWT (local testing only).")
+@click.option("--fhir-base", metavar="URL", help="FHIR server holding the pushed knowledge (card links).")
+@click.option("--source-url", metavar="URL", help="https page about the evidence collection (card source.url).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Browser origin allowed by CORS (repeatable), e.g. https://sandbox.cds-hooks.org")
+@click.option("--max-body", default=5 * 1024 * 1024, show_default=True, type=click.IntRange(1024, 1 << 30),
+              help="Largest request body in bytes (413 above).")
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate.")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="Private key for --ssl-certfile.")
+@click.option("--allow-http-fhir-server", is_flag=True,
+              help="Accept an http:// fhirServer (a local test server; production must be https).")
+@_guard
+def serve_command(output: Path, host: str, port: int, public_url: str | None, trust_file: Path | None,
+                  insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: tuple[str, ...],
+                  max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None,
+                  allow_http_fhir_server: bool) -> int:
+    """Run a CDS Hooks 2.0 service from the compiled knowledge in OUTPUT."""
+    from .serve import serve
+
+    return serve(output, host=host, port=port, public_url=public_url, trust_file=trust_file,
+                 insecure_no_auth=insecure_no_auth, fhir_base=fhir_base, source_url=source_url,
+                 cors_origins=list(cors_origins), max_body=max_body, ssl_certfile=ssl_certfile,
+                 ssl_keyfile=ssl_keyfile, allow_http_fhir=allow_http_fhir_server)
+
+
 @main.command("schema")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the schema to this file instead of standard output.")

@@ -66,6 +66,7 @@ CODES: dict[str, str] = {
     "EK409": "primitive value has the wrong JSON type or format",
     "EK410": "reference points to a resource type the element does not allow",
     "EK411": "unknown element",
+    "EK412": "element id used twice in a resource",
     "EK501": "output cannot be written",
     "EK502": "configuration file is invalid",
 }

@@ -24,6 +24,17 @@ def concept_uses(loaded: LoadedStudy) -> Iterator[tuple[str, tuple[object, ...]]
             for i, dom in enumerate(judged.domains):
                 yield dom.type, ("assessment", section, "domains", i, "type")
                 yield dom.rating, ("assessment", section, "domains", i, "rating")
+    rec = study.recommendation
+    if rec is not None:
+        q = rec.qualifies
+        for field in ("conditions", "excluded_conditions"):
+            for i, match in enumerate(getattr(q, field)):
+                yield match.concept, ("recommendation", "qualifies", field, i, "concept")
+        for i, agent in enumerate(q.systemic_agents):
+            for j, key in enumerate(agent.concepts):
+                yield key, ("recommendation", "qualifies", "systemic_agents", i, "concepts", j)
+        for i, key in enumerate(q.not_already_on):
+            yield key, ("recommendation", "qualifies", "not_already_on", i)
 
 
 def ek301_unknown_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:

@@ -15,6 +15,7 @@ from .citation import compile_citation
 from .context import CompileContext, CompiledResource, Json
 from .evidence import compile_evidence
 from .groups import compile_groups
+from .recommendation import compile_recommendation
 from .report import compile_report
 from .variables import compile_variables
 
@@ -39,6 +40,7 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
     resources += compile_variables(ctx)
     resources += compile_evidence(ctx)
     resources += compile_assessments(ctx)
+    resources += compile_recommendation(ctx, resources)
     compile_report(ctx, resources)
     return ctx.compiled
 

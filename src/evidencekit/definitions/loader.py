@@ -303,6 +303,15 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
                 for j, lim in enumerate(dom.limitations):
                     need(lim, limitation_ids, "limitation", "assessment", section, "domains", i,
                          "limitations", j)
+    rec = study.recommendation
+    if rec is not None:
+        result_ids = {r.id for r in study.results}
+        for i, ident in enumerate(rec.justification):
+            need(ident, result_ids, "result", "recommendation", "justification", i)
+        for i, agent in enumerate(rec.qualifies.systemic_agents):
+            declare("agent", agent.id, "recommendation", "qualifies", "systemic_agents", i, "id")
+        for i, reason in enumerate(rec.card.override_reasons):
+            declare("override reason", reason.code, "recommendation", "card", "override_reasons", i, "code")
     for path, prov in loaded.provenances:
         need(prov.source, source_ids, "source", *path, "source")
     return out

@@ -11,10 +11,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema,
+                      model_validator)
 
 __all__ = [
-    "Assessment", "Citation", "Concept", "Study", "Result", "Variable", "decimal_of",
+    "Assessment", "Citation", "Recommendation", "Study", "Result", "Variable", "decimal_of",
 ]
 
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
@@ -282,6 +283,82 @@ class Conclusion(Model):
     provenance: list[Provenance] = Field(min_length=1)
 
 
+class CodeMatch(Model):
+    """A code a patient's record is matched against."""
+
+    concept: str = Field(description="terminology key, e.g. icd10cm:M33.1")
+    descendants: bool = Field(False, description="also match codes below it (ICD-10-CM: by code prefix; "
+                                                 "SNOMED CT: needs a terminology server, else the code itself)")
+
+
+class Agent(Model):
+    """One systemic agent of the medication history; all its codes count as the same agent."""
+
+    id: Id
+    display: Text
+    concepts: list[str] = Field(min_length=1, description="terminology keys (e.g. RxNorm ingredients)")
+
+
+class Threshold(Model):
+    """A number in the decision rule: from the source (provenance) or a stated business rule (basis)."""
+
+    value: StrictInt = Field(ge=0)
+    provenance: list[Provenance] = Field(default_factory=list)
+    basis: Text | None = Field(None, description="why, when the number is a rule and not a fact of the source")
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "Threshold":
+        if not self.provenance and self.basis is None:
+            raise ValueError("say where the number comes from: give provenance (source) or basis (rule)")
+        return self
+
+
+class Qualifies(Model):
+    """Who the recommendation is for, as data the CDS service evaluates."""
+
+    min_age_years: Threshold
+    conditions: list[CodeMatch] = Field(min_length=1, description="an active Condition with one of these")
+    excluded_conditions: list[CodeMatch] = Field(default_factory=list,
+                                                 description="an active Condition with one of these excludes")
+    systemic_agents: list[Agent] = Field(min_length=1)
+    min_distinct_agents: Threshold
+    not_already_on: list[str] = Field(min_length=1, description="terminology keys of the suggested therapy: "
+                                                                "a record of it suppresses the card")
+
+
+class OverrideReason(Model):
+    code: Id
+    display: Text
+
+
+class Card(Model):
+    """What the clinician sees (CDS Hooks card)."""
+
+    summary: Annotated[str, Field(min_length=1, max_length=139, description="one sentence, under 140 characters")]
+    indicator: Literal["info", "warning", "critical"] = "info"
+    safety: Text = Field(description="the safety note shown in every card")
+    safety_basis: Text = Field(description="where the safety note comes from")
+    source_label: Text
+    source_url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
+    override_reasons: list[OverrideReason] = Field(min_length=1)
+
+
+class Recommendation(Model):
+    """A recommendation derived from the evidence, for decision support."""
+
+    id: Id
+    title: Text
+    action: Text = Field(description="the suggested action, in words")
+    direction: Literal["for", "against"]
+    strength: Literal["strong", "conditional"]
+    rationale: Text
+    justification: list[Id] = Field(min_length=1, description="result ids whose Evidence justifies it")
+    hooks: list[Literal["patient-view", "order-select", "order-sign"]] = Field(
+        default_factory=lambda: ["patient-view", "order-select", "order-sign"], min_length=1)
+    qualifies: Qualifies
+    card: Card
+
+
 class Study(Model):
     """A study definition: one file in ``definitions/``."""
 
@@ -300,6 +377,7 @@ class Study(Model):
     limitations: list[Limitation] = Field(default_factory=list)
     conclusion: Conclusion | None = None
     assessment: Assessment | None = None
+    recommendation: Recommendation | None = None
 
     def denominator_of(self, result: Result) -> int | None:
         """The N a result is about, or None when the source does not give it."""

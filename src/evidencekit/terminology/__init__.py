@@ -9,7 +9,8 @@ checked against the package; ``tests/test_terminology.py`` re-checks the codes);
 ``ig-example`` — used verbatim in the EBM IG R5 examples (SEVCO example code system,
 not published as a package); ``verified`` / ``corroborated`` / ``unverified`` — as the
 project reference's terminology table marks them.
-Sources cite ``shared/reference/fhir-modeling.md`` ("REF §n") and the EBM IG
+Sources cite ``shared/reference/fhir-modeling.md`` ("REF §n"), ``shared/reference/cds-hooks.md``
+("CDS REF §n") and the EBM IG
 R5 examples ("IG-R5 example <file>").
 """
 
@@ -42,6 +43,7 @@ SYSTEMS = {
     "atc": "http://www.whocc.no/atc",
     "mesh": "https://meshb.nlm.nih.gov/",
     "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
+    "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "study-design": "http://hl7.org/fhir/study-design",
     "sevco": "https://fevir.net/resources/CodeSystem/181513",
     "certainty-type": "http://hl7.org/fhir/certainty-type",
@@ -49,6 +51,7 @@ SYSTEMS = {
 }
 
 _IG_ROB = "IG-R5 example StructureDefinition-risk-of-bias-assessment-of-critically-appr-example.json; REF §2"
+_RXNORM = "CDS REF §7.2: ingredient RxCUI cross-checked only against public code files, not RxNav"
 _R5 = "hl7.fhir.r5.core 5.0.0 CodeSystem-{}.json; REF §2"
 
 _ROWS: list[tuple[str, str, str, Status, str]] = [
@@ -70,6 +73,14 @@ _ROWS: list[tuple[str, str, str, Status, str]] = [
     ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "corroborated",
      "REF §4: seen indirectly (mirahealth.care M33.03 page)"),
     ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
+    # CDS REF §7.2 names M33.0x as juvenile DM (excluded) but gives no title for M33.0.
+    ("icd10cm", "M33.0", "Juvenile dermatomyositis", "unverified",
+     "CDS REF §7.2: 'Exclude juvenile M33.0x'; the code title is not in the reference"),
+    # CDS REF §7.2: "RxCUIs were cross-checked only against public code files; verify them with RxNav."
+    ("rxnorm", "6851", "methotrexate", "corroborated", _RXNORM),
+    ("rxnorm", "68149", "mycophenolate mofetil", "corroborated", _RXNORM),
+    ("rxnorm", "5521", "hydroxychloroquine", "corroborated", _RXNORM),
+    ("rxnorm", "1256", "azathioprine", "corroborated", _RXNORM),
     ("study-design", "SEVCO:01002", "Observational research", "hl7", _R5.format("study-design")),
     ("study-design", "SEVCO:01016", "Uncontrolled cohort design", "hl7", _R5.format("study-design")),
     ("study-design", "SEVCO:01039", "Real world data collection from healthcare records", "hl7",

@@ -145,6 +145,7 @@ class Spec:
         context = {"resource": resource, "rootResource": resource, "ucum": "http://unitsofmeasure.org",
                    "contained": False}
         self._visit(resource, rtype, rtype, rtype, context, out)
+        _duplicate_element_ids(resource, rtype, out)
         return out
 
     def _index(self, tname: str, base: str) -> tuple[dict[str, tuple[str, dict[str, Any]]],
@@ -352,6 +353,29 @@ class Spec:
                 out.append(Finding("invariants", "EK407",
                                    Severity.ERROR if severity == "error" else Severity.WARNING,
                                    f"{key}: {human}", fpath))
+
+
+def _duplicate_element_ids(resource: Json, fpath: str, out: list[Finding]) -> None:
+    """Element ids are unique within a resource (the HL7 validator's "Duplicate id value")."""
+    seen: set[str] = set()
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if node is not resource and "resourceType" in node:
+                return  # a contained resource: its id is a resource id
+            ident = node.get("id")
+            if node is not resource and isinstance(ident, str):
+                if ident in seen:
+                    out.append(Finding("structure", "EK412", Severity.ERROR,
+                                       f"element id '{ident}' is used twice in the resource", path))
+                seen.add(ident)
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(resource, fpath)
 
 
 def _choice_type(suffix: str) -> str:

@@ -1,0 +1,77 @@
+"""``evidencekit serve``: a CDS Hooks 2.0 service run from compiled PlanDefinitions."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+
+import click
+
+from .app import Settings, create_app
+from .auth import TrustFileError, load_trust
+from .knowledge import KnowledgeError, load_knowledge
+
+__all__ = ["Settings", "create_app", "load_knowledge", "serve"]
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def knowledge_dir(output: Path) -> Path:
+    """``output`` or its ``r5`` folder, whichever holds the build."""
+    return output / "r5" if (output / "r5").is_dir() else output
+
+
+def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_file: Path | None,
+          insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: list[str],
+          max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool) -> int:
+    """Check the settings, load the knowledge and run uvicorn until interrupted."""
+    import uvicorn
+
+    def refuse(message: str) -> int:
+        click.echo(f"evidencekit serve: {message}", err=True)
+        return EXIT_USAGE
+
+    if (trust_file is None) == (not insecure_no_auth):
+        return refuse("give --trust FILE, or --insecure-no-auth for local testing (not both)")
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        return refuse("--ssl-certfile and --ssl-keyfile go together")
+    tls = bool(ssl_certfile)
+    if not tls and not _loopback(host):
+        return refuse(f"refusing plain HTTP on {host}: CDS Hooks requires TLS; give --ssl-certfile/--ssl-keyfile "
+                      "(or bind to 127.0.0.1 behind a TLS proxy)")
+    if insecure_no_auth and not _loopback(host):
+        return refuse("--insecure-no-auth is only allowed on a loopback address")
+    for name, url in (("--source-url", source_url), ("--public-url", public_url)):
+        if url is not None and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return refuse(f"{name} must be an https URL")
+    try:
+        knowledge = load_knowledge(knowledge_dir(output))
+        trust = load_trust(trust_file) if trust_file is not None else None
+    except (KnowledgeError, TrustFileError) as exc:
+        return refuse(str(exc))
+    if not knowledge.services:
+        return refuse(f"no eca-rule PlanDefinition in {knowledge_dir(output)}: add a recommendation and build")
+    if insecure_no_auth:
+        click.secho("WARNING: --insecure-no-auth: every request is accepted without a JWT. "
+                    "Never use this with real patient data.", fg="red", bold=True, err=True)
+    scheme = "https" if tls else "http"
+    settings = Settings(public_url=public_url or f"{scheme}://{host}:{port}", trust=trust, fhir_base=fhir_base,
+                        source_url=source_url, cors_origins=cors_origins, max_body=max_body,
+                        allow_http_fhir=allow_http_fhir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = create_app(knowledge, settings)
+    click.echo(f"CDS Hooks discovery: {settings.public_url}/cds-services "
+               f"({len(knowledge.services)} service(s): {', '.join(knowledge.services)})", err=True)
+    uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                log_level="info", access_log=False, server_header=False)
+    return EXIT_OK

@@ -1,0 +1,164 @@
+"""The patient's data for one call: prefetch first, then the EHR's FHIR server.
+
+CDS Hooks 2.0 §Prefetch: a key sent as ``null`` means "no data"; a key left out, or
+sent as an OperationOutcome, must be fetched from ``fhirServer`` with the
+``fhirAuthorization`` token; when that is not possible the answer is 412. Paged
+results are followed through ``link[next]`` (with the token). The token is never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .knowledge import PREFETCH_KEYS, Service
+from .models import CdsRequest
+from .rules import Json, normalise
+
+__all__ = ["Data", "FetchError", "gather"]
+
+_ALLOWED = set(PREFETCH_KEYS) | {"Patient", "Medication", "OperationOutcome"}
+
+
+class FetchError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Data:
+    patient: Json | None
+    records: dict[str, list[Json]] = field(default_factory=dict)
+    selections: list[Json] = field(default_factory=list)
+
+
+def _is_type(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _resources(value: Any, where: str) -> tuple[list[Json], str | None]:
+    """Resources of a prefetch value (a resource or a Bundle) and its next-page link."""
+    if not isinstance(value, dict) or not _is_type(value.get("resourceType")):
+        raise FetchError(400, f"{where} is not a FHIR resource or Bundle")
+    if value["resourceType"] != "Bundle":
+        return [value], None
+    out = []
+    entries = value.get("entry", [])
+    if not isinstance(entries, list):
+        raise FetchError(400, f"{where}: Bundle.entry is not a list")
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not _is_type(resource.get("resourceType")):
+            raise FetchError(400, f"{where}: entry {i} has no resource")
+        out.append(resource)
+    following = None
+    for link in value.get("link", []) if isinstance(value.get("link"), list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            following = link["url"]
+    return out, following
+
+
+def _check(resources: list[Json], where: str) -> list[Json]:
+    for r in resources:
+        if not isinstance(r.get("id", ""), str):
+            raise FetchError(400, f"{where}: a {r['resourceType']} has a non-string id")
+    # other types (e.g. an _include) are not ours to judge: left out
+    return [r for r in resources if r["resourceType"] in _ALLOWED - {"OperationOutcome"}]
+
+
+def _is_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+async def gather(service: Service, request: CdsRequest, timeout: float, max_pages: int) -> Data:
+    """Everything the service's rule reads, for the patient in the request's context."""
+    templates = service.prefetch()
+    prefetch = request.prefetch or {}
+    patient_id = request.context["patientId"]
+    can_fetch = bool(request.fhirServer and request.fhirAuthorization)
+    headers = {"Accept": "application/fhir+json"}
+    if request.fhirAuthorization is not None:
+        headers["Authorization"] = f"Bearer {request.fhirAuthorization.access_token}"
+    base = (request.fhirServer or "").rstrip("/")
+    drafts: list[Json] = []
+    if request.hook in ("order-select", "order-sign"):
+        orders = request.context["draftOrders"]
+        if orders.get("resourceType") != "Bundle":
+            raise FetchError(400, "context.draftOrders must be a Bundle")
+        drafts, _ = _resources(orders, "context.draftOrders")
+        _check(drafts, "context.draftOrders")
+    collected: dict[str, list[Json]] = {}
+    given: dict[str, tuple[list[Json], str | None]] = {}
+    for key in templates:  # every value sent is checked before anything is fetched
+        value = prefetch.get(key)
+        if value is not None and not _is_outcome(value):
+            given[key] = _resources(value, f"prefetch '{key}'")
+            _check(given[key][0], f"prefetch '{key}'")
+    clients: list[httpx.AsyncClient] = []  # made only when something must be fetched
+    try:
+
+        async def get(url: str, key: str) -> Any:
+            if not clients:
+                clients.append(httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False))
+            try:
+                response = await clients[0].get(url)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise FetchError(412, f"prefetch '{key}': the FHIR server could not be reached "
+                                      f"({type(exc).__name__})") from None
+            if response.status_code != 200:
+                raise FetchError(412, f"prefetch '{key}': the FHIR server answered {response.status_code}")
+            try:
+                return response.json()
+            except ValueError:
+                raise FetchError(412, f"prefetch '{key}': the FHIR server's answer is not JSON") from None
+
+        for key, template in templates.items():
+            value = prefetch.get(key, ...)
+            if value is None:
+                collected[key] = []  # "no data"
+                continue
+            if value is ... or _is_outcome(value):
+                if not can_fetch:
+                    raise FetchError(412, f"prefetch '{key}' is missing and there is no fhirServer with "
+                                          "fhirAuthorization to fetch it")
+                query = template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+                value = await get(f"{base}/{query}", key)
+                if key == "patient" and _is_outcome(value):
+                    raise FetchError(412, "prefetch 'patient': the FHIR server returned an OperationOutcome")
+            resources, following = given[key] if key in given else _resources(value, f"prefetch '{key}'")
+            pages = 1
+            while following is not None:
+                if not can_fetch:
+                    raise FetchError(412, f"prefetch '{key}' has more pages and there is no fhirServer with "
+                                          "fhirAuthorization to fetch them")
+                if not following.startswith(base + "/") and not following.startswith(base + "?"):
+                    # the token goes only to the EHR's FHIR server, never to a host a Bundle names
+                    raise FetchError(412, f"prefetch '{key}': a next link points outside fhirServer")
+                if pages >= max_pages:
+                    raise FetchError(412, f"prefetch '{key}': more than {max_pages} pages")
+                more, following = _resources(await get(following, key), f"prefetch '{key}' page {pages + 1}")
+                resources += more
+                pages += 1
+            collected[key] = _check(resources, f"prefetch '{key}'")
+    finally:
+        for client in clients:
+            await client.aclose()
+    patients = [r for r in collected.pop("patient", []) if r["resourceType"] == "Patient"]
+    records = [r for rs in collected.values() for r in rs]
+    selections: list[Json] = []
+    if drafts or request.hook in ("order-select", "order-sign"):
+        if request.hook == "order-select":
+            wanted = set(request.context["selections"])
+            if not all(isinstance(s, str) for s in wanted):
+                raise FetchError(400, "context.selections must be a list of strings")
+            selections = [d for d in drafts if f"{d['resourceType']}/{d.get('id')}" in wanted]
+        else:
+            selections = list(drafts)
+        records += drafts  # draft orders are part of the record (e.g. an IVIG order being placed)
+    normalised = normalise(records)
+    return Data(patients[0] if patients else None, normalised,
+                normalise(selections).get("MedicationRequest", []))

@@ -1,0 +1,110 @@
+"""The compiled knowledge a CDS service runs from: every PlanDefinition (eca-rule) in an
+output directory, with the ValueSets, CodeSystems, Evidence, Citation and
+ArtifactAssessments it points to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .rules import Json, Rule
+
+__all__ = ["Knowledge", "Service", "load_knowledge", "KnowledgeError", "PREFETCH_KEYS"]
+
+#: Prefetch key per resource type a rule reads (one search per type, filtered locally).
+PREFETCH_KEYS = {"Condition": "conditions", "MedicationRequest": "medicationRequests",
+                 "MedicationStatement": "medicationStatements"}
+HOOKS = ("patient-view", "order-select", "order-sign")
+
+
+class KnowledgeError(Exception):
+    """The output directory cannot back a CDS service."""
+
+
+@dataclass
+class Service:
+    id: str
+    plan: Json
+    action: Json
+    rule: Rule
+    hooks: list[str]
+    evidence: list[Json]
+    citation: Json | None
+    justification: Json | None
+    override_reasons: list[Json]
+    source_label: str
+
+    def prefetch(self) -> dict[str, str]:
+        templates = {"patient": "Patient/{{context.patientId}}"}
+        for rtype in sorted(self.rule.types()):
+            templates[PREFETCH_KEYS[rtype]] = f"{rtype}?patient={{{{context.patientId}}}}"
+        return templates
+
+
+@dataclass
+class Knowledge:
+    services: dict[str, Service]
+
+
+def _read(directory: Path) -> list[Json]:
+    folder = directory / "resources" if (directory / "resources").is_dir() else directory
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise KnowledgeError(f"{path}: not JSON ({exc})") from exc
+        if isinstance(data, dict) and isinstance(data.get("resourceType"), str):
+            out.append(data)
+    return out
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Every eca-rule PlanDefinition in ``directory`` (an ``evidencekit build`` output) as a service."""
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory} is not a directory (run `evidencekit build` first)")
+    resources = _read(directory)
+    by_url: dict[str, Json] = {r["url"]: r for r in resources if isinstance(r.get("url"), str)}
+    by_key: dict[str, Json] = {f"{r['resourceType']}/{r.get('id')}": r for r in resources}
+    value_sets = {u: r for u, r in by_url.items() if r["resourceType"] == "ValueSet"}
+    services: dict[str, Service] = {}
+    for plan in resources:
+        if plan["resourceType"] != "PlanDefinition" or not any(
+                c.get("code") == "eca-rule" for c in plan.get("type", {}).get("coding", [])):
+            continue
+        for action in plan.get("action", []):
+            hooks = [t["name"] for t in action.get("trigger", [])
+                     if t.get("type") == "named-event" and t.get("name") in HOOKS]
+            if not hooks:
+                continue
+            try:
+                rule = Rule.from_action(action, value_sets)
+            except (KeyError, ValueError) as exc:
+                raise KnowledgeError(f"PlanDefinition/{plan['id']}: cannot compile its rule: {exc}") from exc
+            unknown = rule.types() - set(PREFETCH_KEYS)
+            if unknown:
+                raise KnowledgeError(f"PlanDefinition/{plan['id']}: inputs of unsupported types {sorted(unknown)}")
+            docs = action.get("documentation", [])
+            evidence = [by_url[d["resource"]] for d in docs if d.get("type") == "justification"
+                        and by_url.get(d.get("resource", ""), {}).get("resourceType") == "Evidence"]
+            citation = next((by_url[d["resource"]] for d in docs if d.get("type") == "citation"
+                             and d.get("resource") in by_url), None)
+            justification = next((by_key.get(d["resourceReference"]["reference"]) for d in docs
+                                  if "resourceReference" in d), None)
+            reasons_url = next((a["resource"] for a in plan.get("relatedArtifact", [])
+                                if a.get("label") == "override-reasons"), None)
+            reasons = by_url.get(reasons_url or "", {})
+            override = [{"system": reasons["url"], "code": c["code"], "display": c["display"]}
+                        for c in reasons.get("concept", [])]
+            label = next((d["display"] for d in docs if d.get("label") == "source" and d.get("display")),
+                         plan.get("publisher", plan["id"]))
+            summary = action.get("title", "")
+            if not summary or len(summary) >= 140:
+                raise KnowledgeError(f"PlanDefinition/{plan['id']}: action.title must be a card summary "
+                                     f"of 1..139 characters")
+            services[plan["id"]] = Service(plan["id"], plan, action, rule, hooks, evidence, citation,
+                                           justification, override, label)
+    return Knowledge(services)

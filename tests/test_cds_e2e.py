@@ -1,0 +1,172 @@
+"""End to end: the knowledge and synthetic patients go into the real HAPI FHIR JPA R5
+server with `evidencekit push`; `evidencekit serve` runs as its own process; an EHR calls
+it with no prefetch, so the service fetches everything from HAPI; the cards are right and
+their links resolve on the server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+import cds_client as ehr
+from conftest import DEFINITIONS
+from evidencekit.config import Config
+from evidencekit.pipeline import build
+from evidencekit.publish.push import PushOptions, load_resources, push
+
+STUDY = "e2e-galimberti-2018"  # its own ids, so the push tests' first push still creates everything
+
+
+def _r5(resource: dict[str, Any]) -> dict[str, Any]:
+    """The test EHR's R4-shaped medication records as R5 (what an R5 server stores)."""
+    out = dict(resource)
+    if "medicationCodeableConcept" in out:
+        out["medication"] = {"concept": out.pop("medicationCodeableConcept")}
+    if out["resourceType"] == "MedicationStatement":
+        out["status"] = "recorded"
+    return out
+
+
+def _patients() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    statement = ehr.qualifying("e2e-statement")
+    azathioprine = statement["MedicationRequest"].pop()
+    statement["MedicationStatement"] = [{
+        "resourceType": "MedicationStatement", "id": "e2e-statement-ms1", "status": "recorded",
+        "subject": {"reference": "Patient/e2e-statement"}, "effectiveDateTime": "2022-03-01",
+        "medication": {"concept": azathioprine["medicationCodeableConcept"]}}]
+    return {"e2e-qualifies": ehr.qualifying("e2e-qualifies"), "e2e-one-agent": ehr.one_agent("e2e-one-agent"),
+            "e2e-juvenile": ehr.juvenile("e2e-juvenile"), "e2e-ivig": ehr.ivig_active("e2e-ivig"),
+            "e2e-statement": statement}
+
+
+EXPECTED = {"e2e-qualifies": 1, "e2e-one-agent": 0, "e2e-juvenile": 0, "e2e-ivig": 0, "e2e-statement": 1}
+
+
+@pytest.fixture(scope="module")
+def knowledge(tmp_path_factory: pytest.TempPathFactory, fhir_server: str) -> Path:
+    """The seed study under its own id, built and pushed into HAPI."""
+    work = tmp_path_factory.mktemp("e2e")
+    definitions = work / "definitions"
+    shutil.copytree(DEFINITIONS, definitions)
+    seed = definitions / "galimberti-2018-ivig-cutaneous-dm.yaml"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("\nid: galimberti-2018\n", f"\nid: {STUDY}\n", 1),
+                    encoding="utf-8")
+    result = build(definitions, work / "out", config=Config())
+    assert result.ok
+    output = work / "out" / "r5"
+    pushed = push(load_resources(output), PushOptions(server=fhir_server))
+    assert not pushed.failed and pushed.count("create") == len(load_resources(output))
+    return output
+
+
+@pytest.fixture(scope="module")
+def patients(fhir_server: str) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    data = _patients()
+    entries = [{"resource": _r5(r), "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+               for patient in data.values() for rtype in ("Patient", "Condition", "MedicationRequest",
+                                                          "MedicationStatement") for r in patient[rtype]]
+    reply = httpx.post(fhir_server, json={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+                       headers={"Content-Type": "application/fhir+json"}, timeout=120)
+    assert reply.status_code == 200, reply.text[:2000]
+    return data
+
+
+@pytest.fixture(scope="module")
+def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ehr.Signer]]:
+    signer = ehr.Signer()
+    work = tmp_path_factory.mktemp("serve")
+    trust = signer.trust_file(work / "trust.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = work / "serve.log"
+    exe = Path(sys.executable).parent / "evidencekit"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(exe), "serve", str(knowledge), "--port", str(port), "--trust", str(trust),
+                                 "--fhir-base", fhir_server, "--allow-http-fhir-server"],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        yield base, signer
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    assert "hapi-token-e2e" not in log.read_text()  # the EHR's access token is never logged
+
+
+def _call(service: tuple[str, ehr.Signer], fhir_server: str, body: dict[str, Any]) -> httpx.Response:
+    base, signer = service
+    url = f"{base}/cds-services/{STUDY}-ivig-refractory-cdm"
+    body["fhirServer"] = fhir_server
+    body["fhirAuthorization"] = {"access_token": "hapi-token-e2e", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "user/Patient.read user/Condition.read user/MedicationRequest.read "
+                                          "user/MedicationStatement.read", "subject": "evidencekit-cds"}
+    return httpx.post(url, json=body, headers=signer.auth(url), timeout=30)
+
+
+def test_discovery_lists_the_compiled_service(service: tuple[str, ehr.Signer]) -> None:
+    base, signer = service
+    url = f"{base}/cds-services"
+    services = httpx.get(url, headers=signer.auth(url)).json()["services"]
+    assert {(s["id"], s["hook"]) for s in services} == {(f"{STUDY}-ivig-refractory-cdm", h)
+                                                         for h in ("patient-view", "order-select", "order-sign")}
+
+
+@pytest.mark.parametrize("pid", sorted(EXPECTED))
+def test_patient_view_fetches_from_hapi(service: tuple[str, ehr.Signer], fhir_server: str,
+                                        patients: dict[str, Any], pid: str) -> None:
+    response = _call(service, fhir_server, ehr.hook_request("patient-view", pid))  # no prefetch at all
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert len(cards) == EXPECTED[pid]
+    if cards:
+        detail = cards[0]["detail"]
+        assert "methotrexate" in detail and "azathioprine" in detail
+        assert ("MedicationStatement" in detail) == (pid == "e2e-statement")
+
+
+def test_card_links_resolve_on_the_server(service: tuple[str, ehr.Signer], fhir_server: str,
+                                          patients: dict[str, Any]) -> None:
+    card = _call(service, fhir_server, ehr.hook_request("patient-view", "e2e-qualifies")).json()["cards"][0]
+    assert len(card["links"]) == 4
+    for link in card["links"]:
+        assert link["url"].startswith(fhir_server + "/")
+        resource = httpx.get(link["url"], headers={"Accept": "application/fhir+json"}).json()
+        rtype, rid = link["url"][len(fhir_server) + 1:].split("/")
+        assert (resource["resourceType"], resource["id"]) == (rtype, rid)
+        assert rtype in ("Evidence", "Citation") and link["label"].startswith(rtype)
+
+
+def test_order_select_from_hapi(service: tuple[str, ehr.Signer], fhir_server: str, patients: dict[str, Any]) -> None:
+    agent = _call(service, fhir_server, ehr.hook_request("order-select", "e2e-qualifies")).json()["cards"]
+    assert len(agent) == 1
+    ivig = ehr.hook_request("order-select", "e2e-qualifies")
+    draft = ehr.ivig_request("e2e-qualifies", status="draft", mid="draft-ivig")
+    ivig["context"]["draftOrders"]["entry"] = [{"resource": draft}]
+    ivig["context"]["selections"] = ["MedicationRequest/draft-ivig"]
+    assert _call(service, fhir_server, ivig).json() == {"cards": []}  # IVIG being ordered: nothing to suggest
+
+
+def test_unknown_patient_on_hapi(service: tuple[str, ehr.Signer], fhir_server: str) -> None:
+    response = _call(service, fhir_server, ehr.hook_request("patient-view", "e2e-nobody"))
+    # HAPI answers 404 for the Patient read: the data cannot be obtained
+    assert response.status_code == 412, response.text
