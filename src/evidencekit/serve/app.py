@@ -39,6 +39,7 @@ class Settings:
     allow_http_fhir: bool = False  # only for a FHIR server on loopback in tests
     fetch_timeout: float = 10.0
     max_pages: int = 50
+    transport: Any = None  # an httpx transport for the EHR's FHIR server (tests inject faults here)
 
 
 _FHIR_SERVER = re.compile(HTTPS_URL)
@@ -170,12 +171,14 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
                     raise _Refused(400, f"context.{name} is required for {body.hook}")
             elif not isinstance(value, kind) or (kind is str and not value):
                 raise _Refused(400, f"context.{name} must be a {'string' if kind is str else kind.__name__}")
+        if not all(isinstance(item, str) for item in body.context.get("selections") or []):
+            raise _Refused(400, "context.selections must be a list of strings")
         if body.fhirAuthorization is not None and not body.fhirServer:
             raise _Refused(400, "fhirServer is required with fhirAuthorization")
         if body.fhirServer is not None and not _fhir_server_ok(body.fhirServer, settings.allow_http_fhir):
             raise _Refused(400, "fhirServer must be an https URL")
         try:
-            data = await gather(service, body, settings.fetch_timeout, settings.max_pages)
+            data = await gather(service, body, settings.fetch_timeout, settings.max_pages, settings.transport)
         except FetchError as exc:
             return _problem(exc.status, exc.message)
         decision = service.rule.evaluate(data.patient, data.records, body.hook, data.selections)

@@ -36,13 +36,15 @@ class Data:
     selections: list[Json] = field(default_factory=list)
 
 
-def _is_type(value: Any) -> bool:
-    return isinstance(value, str) and bool(value)
+def _is_resource(value: Any) -> bool:
+    """A JSON object with a resourceType and, when it has one, a string id."""
+    return (isinstance(value, dict) and isinstance(value.get("resourceType"), str) and bool(value["resourceType"])
+            and isinstance(value.get("id", ""), str))
 
 
 def _resources(value: Any, where: str) -> tuple[list[Json], str | None]:
     """Resources of a prefetch value (a resource or a Bundle) and its next-page link."""
-    if not isinstance(value, dict) or not _is_type(value.get("resourceType")):
+    if not _is_resource(value):
         raise FetchError(400, f"{where} is not a FHIR resource or Bundle")
     if value["resourceType"] != "Bundle":
         return [value], None
@@ -52,7 +54,7 @@ def _resources(value: Any, where: str) -> tuple[list[Json], str | None]:
         raise FetchError(400, f"{where}: Bundle.entry is not a list")
     for i, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or not _is_type(resource.get("resourceType")):
+        if not _is_resource(resource):
             raise FetchError(400, f"{where}: entry {i} has no resource")
         out.append(resource)
     following = None
@@ -62,11 +64,8 @@ def _resources(value: Any, where: str) -> tuple[list[Json], str | None]:
     return out, following
 
 
-def _check(resources: list[Json], where: str) -> list[Json]:
-    for r in resources:
-        if not isinstance(r.get("id", ""), str):
-            raise FetchError(400, f"{where}: a {r['resourceType']} has a non-string id")
-    # other types (e.g. an _include) are not ours to judge: left out
+def _ours(resources: list[Json]) -> list[Json]:
+    """The resources a rule can read; other types (e.g. an _include) are left out."""
     return [r for r in resources if r["resourceType"] in _ALLOWED - {"OperationOutcome"}]
 
 
@@ -74,7 +73,8 @@ def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
-async def gather(service: Service, request: CdsRequest, timeout: float, max_pages: int) -> Data:
+async def gather(service: Service, request: CdsRequest, timeout: float, max_pages: int,
+                 transport: httpx.AsyncBaseTransport | None = None) -> Data:
     """Everything the service's rule reads, for the patient in the request's context."""
     templates = service.prefetch()
     prefetch = request.prefetch or {}
@@ -90,20 +90,19 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
         if orders.get("resourceType") != "Bundle":
             raise FetchError(400, "context.draftOrders must be a Bundle")
         drafts, _ = _resources(orders, "context.draftOrders")
-        _check(drafts, "context.draftOrders")
     collected: dict[str, list[Json]] = {}
     given: dict[str, tuple[list[Json], str | None]] = {}
     for key in templates:  # every value sent is checked before anything is fetched
         value = prefetch.get(key)
         if value is not None and not _is_outcome(value):
             given[key] = _resources(value, f"prefetch '{key}'")
-            _check(given[key][0], f"prefetch '{key}'")
     clients: list[httpx.AsyncClient] = []  # made only when something must be fetched
     try:
 
         async def get(url: str, key: str) -> Any:
             if not clients:
-                clients.append(httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False))
+                clients.append(httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False,
+                                                 transport=transport))
             try:
                 response = await clients[0].get(url)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -143,7 +142,7 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
                 more, following = _resources(await get(following, key), f"prefetch '{key}' page {pages + 1}")
                 resources += more
                 pages += 1
-            collected[key] = _check(resources, f"prefetch '{key}'")
+            collected[key] = _ours(resources)
     finally:
         for client in clients:
             await client.aclose()
@@ -152,9 +151,7 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
     selections: list[Json] = []
     if drafts or request.hook in ("order-select", "order-sign"):
         if request.hook == "order-select":
-            wanted = set(request.context["selections"])
-            if not all(isinstance(s, str) for s in wanted):
-                raise FetchError(400, "context.selections must be a list of strings")
+            wanted = set(request.context["selections"])  # strings: checked by the endpoint
             selections = [d for d in drafts if f"{d['resourceType']}/{d.get('id')}" in wanted]
         else:
             selections = list(drafts)

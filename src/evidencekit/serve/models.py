@@ -26,7 +26,8 @@ def _json_integer(value: Any) -> Any:
 
 
 class FhirAuthorization(_Open):
-    access_token: str = Field(min_length=1)
+    # RFC 6750 b64token: the token goes into an Authorization header as it is
+    access_token: str = Field(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9._~+/-]+=*$")
     token_type: Literal["Bearer"]
     expires_in: Annotated[int, BeforeValidator(_json_integer)] = Field(ge=0)
     scope: str = Field(min_length=1)
