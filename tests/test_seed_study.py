@@ -148,3 +148,46 @@ def test_author_derived_value_is_marked(definitions_copy: Path) -> None:
     entry = next(c for c in result.compiled.compiled if c.key == "Evidence/" + evidence["id"])
     value = next(e for e in entry.elements if e["fhir_path"] == "Evidence.statistic[0].quantity.value")
     assert value["derived"] == "subgroup N taken as 25 + 1 + 1" and value["provenance"]
+
+
+def test_recommendation_compiles_to_a_plan_definition_with_its_justification(seed_build: Path) -> None:
+    """The PlanDefinition carries the whole rule and points at resources that exist in the output."""
+    resources = {}
+    for path in (seed_build / "resources").glob("*.json"):
+        r = json.loads(path.read_text(encoding="utf-8"))
+        resources[f"{r['resourceType']}/{r['id']}"] = r
+    by_url = {r["url"]: r for r in resources.values() if "url" in r}
+    plan = resources["PlanDefinition/galimberti-2018-ivig-refractory-cdm"]
+    assert plan["type"]["coding"][0]["code"] == "eca-rule"
+    (action,) = plan["action"]
+    assert [t["name"] for t in action["trigger"]] == ["patient-view", "order-select", "order-sign"]
+    assert len(action["title"]) < 140
+    conditions = [c["expression"]["expression"] for c in action["condition"]]
+    assert "%patient.birthDate <= today() - 18 years" in conditions[0]
+    assert conditions[3].endswith(".count() >= 2") and conditions[3].count(".select(") == 4  # 4 agents
+    # every input is a DataRequirement whose value set or codes exist
+    for item in action["input"]:
+        for code_filter in item["requirement"]["codeFilter"]:
+            if "valueSet" in code_filter:
+                assert by_url[code_filter["valueSet"]]["resourceType"] == "ValueSet"
+            else:
+                assert code_filter["code"]
+    # justification: the Evidence named in the definition, the Citation and the assessment
+    evidence = [d["resource"] for d in action["documentation"] if d["type"] == "justification" and "resource" in d]
+    assert [by_url[u]["id"] for u in evidence] == ["galimberti-2018-improvement-overall",
+                                                  "galimberti-2018-improvement-skin-alone",
+                                                  "galimberti-2018-glucocorticoid-reduction"]
+    assert by_url[next(d["resource"] for d in action["documentation"] if d["type"] == "citation")][
+        "resourceType"] == "Citation"
+    justification = resources["ArtifactAssessment/galimberti-2018-ivig-refractory-cdm-justification"]
+    assert justification["artifactCanonical"] == plan["url"]
+    assert justification["content"][1]["classifier"][0]["coding"][0]["code"] == "very-low"
+    excluded = resources["ValueSet/galimberti-2018-ivig-refractory-cdm-excluded"]
+    assert excluded["compose"]["include"][0]["filter"] == [{"property": "concept", "op": "is-a", "value": "M33.0"}]
+    # the threshold from the source says where it comes from; the age rule says it is a rule
+    entries = {e["resource"]: e for e in _source_map(seed_build)["resources"]}
+    elements = entries["PlanDefinition/galimberti-2018-ivig-refractory-cdm"]["elements"]
+    agents = next(e for e in elements if e["yaml_path"].endswith("min_distinct_agents"))
+    age = next(e for e in elements if e["yaml_path"].endswith("min_age_years"))
+    assert agents["authored"] == "2" and "≥2 systemic medications" in agents["provenance"][0]["quote"]
+    assert age["authored"] == "18" and age["derived"].startswith("rule: Business rule")

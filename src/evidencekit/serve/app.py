@@ -205,4 +205,22 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
         log.info("feedback for %s: %d item(s)", service_id, len(body.feedback))
         return Response(status_code=204)
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the JWT scheme every CDS endpoint requires."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            document = get_openapi(title=app.title, version=app.version, description=app.description,
+                                   routes=app.routes)
+            document.setdefault("components", {})["securitySchemes"] = {"cdsHooksJwt": {
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "CDS Hooks 2.0 client JWT: ES384 or RS384, aud = the exact endpoint URL, "
+                               "exp, iat and jti required, a jti is accepted once"}}
+            for path in document["paths"].values():
+                for operation in path.values():
+                    operation["security"] = [{"cdsHooksJwt": []}]
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
