@@ -71,7 +71,7 @@ def card_for(service: Service, decision: Decision, fhir_base: str | None, source
     reasons = []
     for item in service.rule.inputs:
         records = decision.found.get(item.ident) or []
-        if records and not item.ident.startswith(("excluded", "therapy")):
+        if records:  # inputs that must be empty for the rule to apply have none here
             reasons.append(f"- {markdown_text(item.title)}: " + "; ".join(_record_line(r) for r in records[:5]))
     detail = [f"**{markdown_text(action.get('description', service.plan.get('title', '')), 1000)}**", "",
               "**Why this patient**", *reasons, "",
