@@ -1,15 +1,19 @@
-"""Push throughput into the local HAPI FHIR JPA R5 server (part of `make bench`).
+"""Push throughput into the local HAPI FHIR JPA R5 server (`make bench-push`).
 
 Three copies of the synthetic corpus with distinct ids go into one fresh server, so no
 method benefits from another's writes: (1) `evidencekit push` with its defaults, (2) the
-ceiling — the same resources in one raw transaction POST, (3) the naive way — one PUT per
-resource, sequentially.
+naive way — one PUT per resource, sequentially, (3) the ceiling — the same resources in one
+raw transaction POST. The server is warmed first with every method (its JIT makes the first
+thousand writes about half as fast), and the server process's CPU time is recorded per method:
+CPU per resource says how much of the server's work a method saves, and so how fast any
+client can be on this machine.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -31,6 +35,16 @@ from generate_corpus import generate  # noqa: E402
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its threads (Linux /proc)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _corpus(work: Path, prefix: str, studies: int) -> list[dict[str, Any]]:
     generate(work / prefix, studies, prefix=prefix)
     result = build(work / prefix, None, config=Config())
@@ -38,50 +52,61 @@ def _corpus(work: Path, prefix: str, studies: int) -> list[dict[str, Any]]:
     return result.compiled.resources
 
 
-def run(studies: int, chunk_size: int = 100, concurrency: int = 2, heap: str = "1g",
+def _naive(client: httpx.Client, base: str, resources: list[dict[str, Any]]) -> None:
+    for r in resources:
+        reply = client.put(f"{base}/{r['resourceType']}/{r['id']}", content=dumps_bytes(r, pretty=False),
+                           headers=HEADERS)
+        assert reply.status_code in (200, 201), reply.text[:300]
+
+
+def _one_transaction(client: httpx.Client, base: str, resources: list[dict[str, Any]]) -> httpx.Response:
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources]}
+    return client.post(base, content=dumps_bytes(bundle, pretty=False), headers=HEADERS)
+
+
+def run(studies: int, chunk_size: int = 100, concurrency: int = 2, heap: str = "1g", warm_studies: int = 20,
         report: Callable[[dict[str, Any]], None] = lambda partial: None) -> dict[str, Any]:
     """Run the three methods; ``report`` gets the partial results after each (a long run can be
     read while it goes). The ceiling runs last: a transaction too big for the server's heap
     leaves it degraded for whatever follows."""
     from hapi_server import HapiServer
 
-    out: dict[str, Any] = {"studies": studies, "chunk_size": chunk_size, "concurrency": concurrency,
-                           "server_heap": heap}
+    out: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
+                           f"{os.cpu_count()} cores", "studies": studies, "chunk_size": chunk_size,
+                           "concurrency": concurrency, "server_heap": heap, "warm_studies": warm_studies}
     with tempfile.TemporaryDirectory(prefix="evidencekit-push-bench-") as tmp:
         work = Path(tmp)
-        ours_resources = _corpus(work, "pusha", studies)
-        naive_resources = _corpus(work, "pushc", studies)
-        ceiling_resources = _corpus(work, "pushb", studies)
-        out["resources"] = n = len(ours_resources)
+        corpora = {name: _corpus(work, prefix, studies) for name, prefix in
+                   (("ours", "pusha"), ("naive", "pushc"), ("ceiling", "pushb"))}
+        out["resources"] = n = len(corpora["ours"])
         server = HapiServer(work / "server.log", heap=heap)
+        pid = server.process.pid
         try:
             out["startup_s"] = server.wait()
-            # warm the server's JIT and caches with a small push that no method reuses
-            push(_corpus(work, "warm", 5), PushOptions(server=server.base))
-            start = time.perf_counter()
-            ours = push(ours_resources, PushOptions(server=server.base, chunk_size=chunk_size,
-                                                    concurrency=concurrency))
-            out["ours_s"] = time.perf_counter() - start
-            assert ours.count("create") == n and not ours.failed
-            out.update(ours_rps=n / out["ours_s"], requests=ours.requests)
-            report(out)
             with httpx.Client(timeout=3600) as client:
-                start = time.perf_counter()
-                for r in naive_resources:
-                    reply = client.put(f"{server.base}/{r['resourceType']}/{r['id']}",
-                                       content=dumps_bytes(r, pretty=False), headers=HEADERS)
-                    assert reply.status_code in (200, 201), reply.text[:300]
-                out["naive_s"] = time.perf_counter() - start
-                out["naive_rps"] = n / out["naive_s"]
+                # warm the server's JIT with every method, on resources no timed method reuses
+                push(_corpus(work, "warma", warm_studies), PushOptions(server=server.base))
+                _naive(client, server.base, _corpus(work, "warmb", warm_studies))
+                assert _one_transaction(client, server.base, _corpus(work, "warmc", warm_studies)).status_code == 200
+
+                def timed(name: str, action: Callable[[], Any]) -> Any:
+                    cpu, start = server_cpu_seconds(pid), time.perf_counter()
+                    value = action()
+                    out[f"{name}_s"] = seconds = time.perf_counter() - start
+                    out[f"{name}_rps"] = n / seconds
+                    out[f"{name}_server_cpu_ms_per_resource"] = 1000 * (server_cpu_seconds(pid) - cpu) / n
+                    return value
+
+                ours = timed("ours", lambda: push(corpora["ours"], PushOptions(
+                    server=server.base, chunk_size=chunk_size, concurrency=concurrency)))
+                assert ours.count("create") == n and not ours.failed
+                out["requests"] = ours.requests
                 report(out)
-                bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-                    {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
-                    for r in ceiling_resources]}
-                start = time.perf_counter()
-                response = client.post(server.base, content=dumps_bytes(bundle, pretty=False), headers=HEADERS)
-                out["ceiling_s"] = time.perf_counter() - start
+                timed("naive", lambda: _naive(client, server.base, corpora["naive"]))
+                report(out)
+                response = timed("ceiling", lambda: _one_transaction(client, server.base, corpora["ceiling"]))
                 out["ceiling_ok"] = response.status_code == 200
-                out["ceiling_rps"] = n / out["ceiling_s"]
                 if not out["ceiling_ok"]:
                     out["ceiling_error"] = f"HTTP {response.status_code}: " + response.text[:300]
                 report(out)

@@ -416,6 +416,10 @@ def test_item_25_detail_is_gfm_without_html(client: TestClient, signer: ehr.Sign
     assert "<script>" not in card["detail"]
     for expected in ("methotrexate", "azathioprine", "83%", "95% CI", "Very low", "boxed warning"):
         assert expected in card["detail"], expected
+    # the key numbers with their denominators, once each; a CI the source did not report says so
+    assert card["detail"].count("35 of 42") == 1 and card["detail"].count("13 of 15") == 1
+    assert "95% CI 69.4% to 91.7%; derived, not reported" in card["detail"]
+    assert "80%" in card["detail"] and "denominator is not reported" in card["detail"]
 
 
 def test_item_26_source_url_is_absolute_https(client: TestClient, signer: ehr.Signer, sid: str) -> None:

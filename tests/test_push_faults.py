@@ -7,27 +7,59 @@ import json
 import socket
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 import evidencekit.publish.push as push_module
+from evidencekit.publish.fhirjson import dumps_bytes
 from evidencekit.cli import main
 from conftest import SEED_RESOURCES
 from evidencekit.publish.push import (PushOptions, ServerRejected, ServerUnreachable, _references, load_resources,
                                       plan_chunks, push)
 
-CAPABILITY = {"resourceType": "CapabilityStatement", "fhirVersion": "5.0.0", "status": "active"}
+CAPABILITY = {"resourceType": "CapabilityStatement", "fhirVersion": "5.0.0", "status": "active",
+              "rest": [{"mode": "server", "resource": [
+                  {"type": t, "searchParam": [{"name": "url", "type": "uri"}]}
+                  for t in ("Citation", "CodeSystem", "Composition", "Evidence", "EvidenceVariable", "PlanDefinition",
+                            "ValueSet")]}]}
 
 
 class FakeServer:
-    """Answers like a FHIR server; `faults` are served first, one per request."""
+    """Answers like a FHIR server; `faults` are served first, one per request. Searches
+    (``_id`` and ``url``, comma-separated) return at most ``page_size`` hits a page, with a
+    ``next`` link to the rest."""
 
-    def __init__(self, faults: list[Callable[[httpx.Request], httpx.Response]] | None = None) -> None:
+    BASE = "http://fhir.test/fhir"
+
+    def __init__(self, faults: list[Callable[[httpx.Request], httpx.Response]] | None = None,
+                 page_size: int = 1000) -> None:
         self.faults = list(faults or [])
         self.requests: list[httpx.Request] = []
         self.stored: dict[str, Any] = {}
+        self.page_size = page_size
+        self.pages: dict[str, list[Any]] = {}
+        self.paged = 0
+
+    def _search(self, url: str) -> dict[str, Any]:
+        rtype, query = url.split("?", 1)
+        params = dict(part.split("=", 1) for part in query.split("&"))
+        assert int(params["_count"]) > 0
+        wanted = {unquote(v) for v in params.get("_id", params.get("url", "")).split(",")}
+        field = "id" if "_id" in params else "url"
+        hits = [r for key, r in sorted(self.stored.items()) if key.startswith(rtype + "/") and r.get(field) in wanted]
+        return self._page([{"resource": r, "search": {"mode": "match"}} for r in hits])
+
+    def _page(self, entries: list[Any]) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries[:self.page_size]}
+        if len(entries) > self.page_size:
+            self.paged += 1
+            token = f"page{self.paged}"
+            self.pages[token] = entries[self.page_size:]
+            bundle["link"] = [{"relation": "next", "url": f"{self.BASE}?_getpages={token}"}]
+        return bundle
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -35,18 +67,13 @@ class FakeServer:
             return self.faults.pop(0)(request)
         if request.url.path.endswith("/metadata"):
             return httpx.Response(200, json=CAPABILITY)
+        if request.method == "GET" and "_getpages" in request.url.params:
+            return httpx.Response(200, json=self._page(self.pages.pop(request.url.params["_getpages"])))
         bundle = json.loads(request.content)
         entries = []
         for entry in bundle["entry"]:
             if bundle["type"] == "batch":
-                url = entry["request"]["url"]
-                if "?" in url:
-                    entries.append({"resource": {"resourceType": "Bundle", "type": "searchset", "entry": []},
-                                    "response": {"status": "200 OK"}})
-                elif url in self.stored:
-                    entries.append({"resource": self.stored[url], "response": {"status": "200 OK"}})
-                else:
-                    entries.append({"response": {"status": "404 Not Found"}})
+                entries.append({"resource": self._search(entry["request"]["url"]), "response": {"status": "200 OK"}})
             else:
                 resource = entry["resource"]
                 self.stored[f"{resource['resourceType']}/{resource['id']}"] = resource
@@ -214,3 +241,44 @@ def test_unreadable_output_is_not_pushed(tmp_path: Path) -> None:
     path.write_text('{"resourceType": "Bundle", "entry": [')
     result = CliRunner().invoke(main, ["push", str(path), "--server", "http://127.0.0.1:9/fhir"])
     assert result.exit_code == 1 and "not readable FHIR JSON" in result.output and "Traceback" not in result.output
+
+
+def test_diff_searches_by_type_and_follows_next_links(resources: list) -> None:
+    server = FakeServer(page_size=3)
+    first = push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
+    assert first.count("create") == SEED_RESOURCES
+    server.requests.clear()
+    again = push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
+    assert again.count("unchanged") == SEED_RESOURCES and again.count("create") == again.count("update") == 0
+    batches = [json.loads(r.content) for r in server.requests if r.method == "POST"]
+    assert all(b["type"] == "batch" for b in batches)  # nothing written
+    urls = [e["request"]["url"] for b in batches for e in b["entry"]]
+    types = {r["resourceType"] for r in resources}
+    # two searches per type at most (the seed fits one chunk), not one read per resource
+    assert len(urls) <= 2 * len(types) < SEED_RESOURCES
+    # `url` only where the CapabilityStatement declares it: R5 has no url search on ArtifactAssessment
+    assert "ArtifactAssessment?_id=" in " ".join(urls) and not any(u.startswith("ArtifactAssessment?url=")
+                                                                    for u in urls)
+    assert any(r.method == "GET" and "_getpages" in r.url.params for r in server.requests)
+
+
+def test_a_canonical_held_by_another_id_is_a_clash_found_by_the_url_search(resources: list) -> None:
+    server = FakeServer()
+    evidence = next(r for r in resources if r["resourceType"] == "Evidence")
+    server.stored["Evidence/someone-else"] = json.loads(dumps_bytes({**evidence, "id": "someone-else"}))
+    with pytest.raises(ServerRejected, match="is held by Evidence/someone-else"):
+        push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
+    assert not any(json.loads(r.content).get("type") == "transaction" for r in server.requests if r.method == "POST")
+
+
+def test_a_next_link_off_the_server_is_refused(resources: list) -> None:
+    server = FakeServer(page_size=1)
+    push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
+    server.BASE = "http://elsewhere.test/fhir"  # the server now pages to another host
+    with pytest.raises(ServerRejected, match="next link leaves its base"):
+        push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
+    assert not any(r.url.host == "elsewhere.test" for r in server.requests)
+
+
+def test_search_values_are_escaped() -> None:
+    assert push_module._search_value("http://x.org/a,b|c$d\\e") == "http://x.org/a%5C%2Cb%5C%7Cc%5C%24d%5C%5Ce"

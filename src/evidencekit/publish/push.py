@@ -4,11 +4,12 @@ Steps, each visible in :func:`push`:
 
 1. **probe** ``GET [base]/metadata`` — unreachable is :class:`ServerUnreachable` (exit 4),
    a server that is not FHIR 5.0.x is refused;
-2. **diff** one ``batch`` of reads per chunk: ``GET Type/id`` for every resource and
-   ``GET Type?url=<canonical>`` for every canonical resource — unchanged resources
-   (ignoring ``meta.versionId``, ``meta.lastUpdated``, ``meta.source`` and narrative) are
-   skipped, and a canonical already held by *another* resource is a clash reported before
-   anything is written;
+2. **diff** one ``batch`` of searches per chunk, two per resource type:
+   ``GET Type?_id=a,b,…`` and, where the server's CapabilityStatement declares the ``url``
+   search parameter for the type, ``GET Type?url=<canonical>,…`` (``next`` links are
+   followed on the server's base) — unchanged resources (ignoring ``meta.versionId``,
+   ``meta.lastUpdated``, ``meta.source`` and narrative) are skipped, and a canonical already
+   held by *another* resource is a clash reported before anything is written;
 3. **plan** the rest in reference order: strongly connected groups never split, every
    transaction only references resources that are on the server or in the same
    transaction; transactions without dependencies between them form a *wave* and are
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -273,7 +275,7 @@ class _Http:
         return {**self.headers, "Authorization": f"Bearer {token}"}
 
     def request(self, method: str, path: str, body: Json | None = None) -> httpx.Response:
-        url = f"{self.base}/{path}" if path else self.base
+        url = f"{self.base}/{path}" if path and not path.startswith("?") else self.base + path
         content = None if body is None else dumps_bytes(body, pretty=False)  # decimals as authored
         for attempt in range(self.options.retries + 1):
             with self.lock:
@@ -393,7 +395,7 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
     started = time.perf_counter()
     http = _Http(options, client)
     result = PushResult(dry_run=options.dry_run)
-    _probe(http)
+    url_searchable = _probe(http)
     state = PushState(options.state, options.server)
     resumed = [r for r in resources if state.done(r)]
     result.outcomes.extend(Outcome(_key(r), "unchanged", "resumed") for r in resumed)
@@ -402,7 +404,7 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
     resumed_keys = {_key(r) for r in resumed}
     resources = [r for r in resources if _key(r) not in resumed_keys]
     aliases: dict[str, str] = {}  # our key -> server id of a conditionally created resource
-    existing, clashes = _diff(http, resources, options, aliases) if resources else ({}, [])
+    existing, clashes = _diff(http, resources, options, aliases, url_searchable) if resources else ({}, [])
     if clashes:
         raise ServerRejected("canonical URL already used by another resource: " + "; ".join(clashes))
     to_send: list[Json] = []
@@ -437,7 +439,8 @@ def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | 
     return result
 
 
-def _probe(http: _Http) -> None:
+def _probe(http: _Http) -> set[str]:
+    """Check the server is FHIR 5.0.x; return the resource types it can search by ``url``."""
     response = http.request("GET", "metadata")
     if response.status_code != 200:
         raise ServerRejected(f"GET metadata: HTTP {response.status_code}")
@@ -445,6 +448,13 @@ def _probe(http: _Http) -> None:
     version = str(capability.get("fhirVersion", ""))
     if capability.get("resourceType") != "CapabilityStatement" or not version.startswith("5.0"):
         raise ServerRejected(f"the server is not a FHIR R5 server (fhirVersion {version or 'missing'})")
+    searchable: set[str] = set()
+    for rest in capability.get("rest") or []:
+        for declared in (rest.get("resource") or []) if isinstance(rest, dict) else []:
+            if isinstance(declared, dict) and any(isinstance(p, dict) and p.get("name") == "url"
+                                                  for p in declared.get("searchParam") or []):
+                searchable.add(str(declared.get("type")))
+    return searchable
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -452,42 +462,86 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start:start + size]
 
 
-def _diff(http: _Http, resources: list[Json], options: PushOptions,
-          aliases: dict[str, str]) -> tuple[dict[str, Json], list[str]]:
+_MAX_PAGES = 100  # of one search; a chunk's search never needs more unless the server pages oddly
+
+
+def _search_value(value: str) -> str:
+    """One value of a token/uri search parameter: FHIR-escaped (``\\ , $ |``), then percent-encoded."""
+    for char in "\\,$|":
+        value = value.replace(char, "\\" + char)
+    return quote(value, safe=":/")
+
+
+def _hits(http: _Http, answer: Json, what: str) -> list[Json]:
+    """The resources a batch entry's searchset holds, following ``next`` links on the server's base."""
+    status = str((answer.get("response") or {}).get("status", ""))
+    bundle = answer.get("resource")
+    if not status.startswith("2") or not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise ServerRejected(f"{what}: {status or 'no response'}: {'; '.join(_issues(bundle)) or 'no searchset'}")
+    hits: list[Json] = []
+    for _page in range(_MAX_PAGES):
+        hits += [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict)
+                 and isinstance(e.get("resource"), dict) and (e.get("search") or {}).get("mode", "match") == "match"]
+        following = [link.get("url") for link in bundle.get("link") or []
+                     if isinstance(link, dict) and link.get("relation") == "next"]
+        if not following or not isinstance(following[0], str):
+            return hits
+        if not following[0].startswith((http.base + "/", http.base + "?")):
+            raise ServerRejected(f"{what}: the server's next link leaves its base URL")
+        response = http.request("GET", following[0][len(http.base):].lstrip("/"))
+        bundle = http.json(response, what)
+        if response.status_code >= 400 or bundle.get("resourceType") != "Bundle":
+            raise ServerRejected(f"{what}: next page: HTTP {response.status_code}: {'; '.join(_issues(bundle))}")
+    raise ServerRejected(f"{what}: more than {_MAX_PAGES} pages")
+
+
+def _diff(http: _Http, resources: list[Json], options: PushOptions, aliases: dict[str, str],
+          url_searchable: set[str]) -> tuple[dict[str, Json], list[str]]:
     existing: dict[str, Json] = {}
     clashes: list[str] = []
     for batch in _batches(resources, max(1, options.chunk_size)):
-        entries = []
+        by_type: dict[str, list[Json]] = {}
         for r in batch:
-            entries.append({"request": {"method": "GET", "url": _key(r)}})
-            if isinstance(r.get("url"), str):
-                entries.append({"request": {"method": "GET", "url": f"{r['resourceType']}?url={r['url']}"}})
+            by_type.setdefault(r["resourceType"], []).append(r)
+        searches: list[tuple[str, str]] = []  # (resource type, "_id" or "url"), in entry order
+        entries = []
+        for rtype, group in by_type.items():
+            searches.append((rtype, "_id"))
+            entries.append({"request": {"method": "GET", "url": f"{rtype}?_id="
+                                        f"{','.join(_search_value(r['id']) for r in group)}&_count={len(group)}"}})
+            urls = sorted({r["url"] for r in group if isinstance(r.get("url"), str)})
+            if urls and rtype in url_searchable:
+                searches.append((rtype, "url"))
+                entries.append({"request": {"method": "GET", "url": f"{rtype}?url="
+                                            f"{','.join(_search_value(u) for u in urls)}&_count={len(urls)}"}})
         response = http.request("POST", "", {"resourceType": "Bundle", "type": "batch", "entry": entries})
         reply = http.json(response, "batch read")
-        if response.status_code >= 400 or reply.get("resourceType") != "Bundle":
+        answers = reply.get("entry") or []
+        if response.status_code >= 400 or reply.get("resourceType") != "Bundle" or len(answers) != len(entries):
             raise ServerRejected(f"batch read: HTTP {response.status_code}: {'; '.join(_issues(reply))}")
-        answers = reply.get("entry", [])
-        position = 0
+        by_id: dict[str, Json] = {}
+        by_url: dict[tuple[str, str], list[Json]] = {}
+        for (rtype, param), answer in zip(searches, answers):
+            for hit in _hits(http, answer if isinstance(answer, dict) else {}, f"batch read {rtype}?{param}"):
+                if hit.get("resourceType") != rtype:
+                    continue
+                if param == "_id":
+                    by_id[f"{rtype}/{hit.get('id')}"] = hit
+                elif isinstance(hit.get("url"), str):
+                    by_url.setdefault((rtype, hit["url"]), []).append(hit)
         for r in batch:
-            read = answers[position] if position < len(answers) else {}
-            position += 1
-            if str(read.get("response", {}).get("status", "")).startswith("200") and isinstance(
-                    read.get("resource"), dict):
-                existing[_key(r)] = read["resource"]
-            if isinstance(r.get("url"), str):
-                search = answers[position] if position < len(answers) else {}
-                position += 1
-                for hit in (search.get("resource") or {}).get("entry", []) or []:
-                    other = hit.get("resource") or {}
-                    if other.get("id") != r["id"] and other.get("version", r.get("version")) == r.get("version"):
-                        if options.conditional and _key(r) not in existing:
-                            # created earlier by a conditional create under a server-assigned id:
-                            # compare with it, and update it in place if it differs
-                            existing[_key(r)] = {**other, "id": r["id"]}
-                            aliases[_key(r)] = str(other.get("id"))
-                        else:
-                            clashes.append(f"{r['url']} is held by {r['resourceType']}/{other.get('id')}, "
-                                           f"not {_key(r)}")
+            if _key(r) in by_id:
+                existing[_key(r)] = by_id[_key(r)]
+            for other in by_url.get((r["resourceType"], r.get("url")), []) if isinstance(r.get("url"), str) else []:
+                if other.get("id") != r["id"] and other.get("version", r.get("version")) == r.get("version"):
+                    if options.conditional and _key(r) not in existing:
+                        # created earlier by a conditional create under a server-assigned id:
+                        # compare with it, and update it in place if it differs
+                        existing[_key(r)] = {**other, "id": r["id"]}
+                        aliases[_key(r)] = str(other.get("id"))
+                    else:
+                        clashes.append(f"{r['url']} is held by {r['resourceType']}/{other.get('id')}, "
+                                       f"not {_key(r)}")
     return existing, clashes
 
 

@@ -31,10 +31,11 @@ def _statistic_line(evidence: Json) -> str:
     line = markdown_text(stat.get("description") or evidence.get("description") or evidence.get("title", ""), 1000)
     size = stat.get("sampleSize", {})
     if "numberOfParticipants" in size:
-        line += f" (N = {size['numberOfParticipants']}"
-        if "numberAffected" in stat:
-            line += f", {stat['numberAffected']} affected"
-        line += ")"
+        n, k = size["numberOfParticipants"], stat.get("numberAffected")
+        if k is None:
+            line += f" (N = {n})"
+        elif f"{k} of {n}" not in line:  # the compiled description usually says it already
+            line += f" ({k} of {n})"
     for est in stat.get("attributeEstimate", []):
         rng = est.get("range", {})
         if "low" in rng and "high" in rng and any(c.get("code") == "C53324" for c in est["type"].get("coding", [])):
