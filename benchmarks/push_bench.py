@@ -4,7 +4,7 @@ Three copies of the synthetic corpus with distinct ids go into one fresh server,
 method benefits from another's writes: (1) `evidencekit push` with its defaults, (2) the
 naive way — one PUT per resource, sequentially, (3) the ceiling — the same resources in one
 raw transaction POST. The server is warmed first with every method (its JIT makes the first
-thousand writes about half as fast), and the server process's CPU time is recorded per method:
+few thousand writes about half as fast), and the server process's CPU time is recorded per method:
 CPU per resource says how much of the server's work a method saves, and so how fast any
 client can be on this machine.
 """
@@ -78,9 +78,10 @@ def run(studies: int, chunk_size: int = 100, concurrency: int = 2, heap: str = "
     leaves it degraded for whatever follows."""
     from hapi_server import HapiServer
 
-    out: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
-                           f"{os.cpu_count()} cores", "studies": studies, "chunk_size": chunk_size,
-                           "concurrency": concurrency, "server_heap": heap, "warm_studies": warm_studies}
+    out: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"),
+                           "machine": f"{platform.machine()}, {os.cpu_count()} cores", "cores": os.cpu_count(),
+                           "studies": studies, "chunk_size": chunk_size, "concurrency": concurrency,
+                           "server_heap": heap, "warm_studies": warm_studies}
     with tempfile.TemporaryDirectory(prefix="evidencekit-push-bench-") as tmp:
         work = Path(tmp)
         corpora = {"ours": _corpus(work, "pusha", studies), "naive": _corpus(work, "pushc", studies)}

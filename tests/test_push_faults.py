@@ -282,3 +282,12 @@ def test_a_next_link_off_the_server_is_refused(resources: list) -> None:
 
 def test_search_values_are_escaped() -> None:
     assert push_module._search_value("http://x.org/a,b|c$d\\e") == "http://x.org/a%5C%2Cb%5C%7Cc%5C%24d%5C%5Ce"
+
+
+def test_a_next_link_is_on_the_base_only_at_a_path_or_query_boundary() -> None:
+    from evidencekit.searchset import on_base
+
+    assert on_base("http://fhir.test/fhir?_getpages=1", "http://fhir.test/fhir/")
+    assert on_base("http://fhir.test/fhir/Evidence?_id=a", "http://fhir.test/fhir")
+    assert not on_base("http://fhir.test/fhirevil/Evidence", "http://fhir.test/fhir")
+    assert not on_base("http://fhir.test.evil/fhir?x", "http://fhir.test/fhir")

@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..searchset import next_link, on_base
 from ..validate._base import reference_strings
 from .fhirjson import dumps_bytes
 
@@ -482,13 +483,12 @@ def _hits(http: _Http, answer: Json, what: str) -> list[Json]:
     for _page in range(_MAX_PAGES):
         hits += [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict)
                  and isinstance(e.get("resource"), dict) and (e.get("search") or {}).get("mode", "match") == "match"]
-        following = [link.get("url") for link in bundle.get("link") or []
-                     if isinstance(link, dict) and link.get("relation") == "next"]
-        if not following or not isinstance(following[0], str):
+        following = next_link(bundle)
+        if following is None:
             return hits
-        if not following[0].startswith((http.base + "/", http.base + "?")):
+        if not on_base(following, http.base):
             raise ServerRejected(f"{what}: the server's next link leaves its base URL")
-        response = http.request("GET", following[0][len(http.base):].lstrip("/"))
+        response = http.request("GET", following[len(http.base):].lstrip("/"))
         bundle = http.json(response, what)
         if response.status_code >= 400 or bundle.get("resourceType") != "Bundle":
             raise ServerRejected(f"{what}: next page: HTTP {response.status_code}: {'; '.join(_issues(bundle))}")

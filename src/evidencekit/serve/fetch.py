@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..searchset import next_link, on_base
 from .knowledge import PREFETCH_KEYS, Service
 from .models import CdsRequest
 from .rules import Json, normalise
@@ -57,11 +58,7 @@ def _resources(value: Any, where: str) -> tuple[list[Json], str | None]:
         if not _is_resource(resource):
             raise FetchError(400, f"{where}: entry {i} has no resource")
         out.append(resource)
-    following = None
-    for link in value.get("link", []) if isinstance(value.get("link"), list) else []:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            following = link["url"]
-    return out, following
+    return out, next_link(value)
 
 
 def _ours(resources: list[Json]) -> list[Json]:
@@ -134,7 +131,7 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
                 if not can_fetch:
                     raise FetchError(412, f"prefetch '{key}' has more pages and there is no fhirServer with "
                                           "fhirAuthorization to fetch them")
-                if not following.startswith(base + "/") and not following.startswith(base + "?"):
+                if not on_base(following, base):
                     # the token goes only to the EHR's FHIR server, never to a host a Bundle names
                     raise FetchError(412, f"prefetch '{key}': a next link points outside fhirServer")
                 if pages >= max_pages:
