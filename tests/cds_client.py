@@ -64,6 +64,14 @@ class Signer:
         return {"Authorization": f"Bearer {self.token(aud, alg)}"}
 
 
+def services_by_id(discovery: Json) -> dict[str, Json]:
+    """Discovery as the CDS Hooks Sandbox reads it: keyed by ``id``, the last entry wins."""
+    keyed: dict[str, Json] = {}
+    for service in discovery.get("services", []):
+        keyed[service["id"]] = service
+    return keyed
+
+
 # -- synthetic patients (R4 shape unless r5=True) -------------------------------------------------
 
 def bundle(resources: list[Json]) -> Json:

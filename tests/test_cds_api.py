@@ -31,7 +31,7 @@ from evidencekit.serve import Settings, create_app, load_knowledge
 from evidencekit.serve.auth import load_trust
 
 BASE = "http://testserver"
-SERVICE = next(iter(load_knowledge(ROOT / "output" / "r5").services))
+SERVICE = next(iter(load_knowledge(ROOT / "output" / "r5").aliases))  # answers every hook
 SIGNER = ehr.Signer()
 _TRUST = Path(os.environ.get("TMPDIR", "/tmp")) / f"evidencekit-cds-api-trust-{os.getpid()}.json"
 # generated requests name arbitrary fhirServer hosts: the service's outbound calls go to a

@@ -115,7 +115,7 @@ def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPath
 
 def _call(service: tuple[str, ehr.Signer], fhir_server: str, body: dict[str, Any]) -> httpx.Response:
     base, signer = service
-    url = f"{base}/cds-services/{STUDY}-ivig-refractory-cdm"
+    url = f"{base}/cds-services/{STUDY}-ivig-refractory-cdm-{body['hook']}"
     body["fhirServer"] = fhir_server
     body["fhirAuthorization"] = {"access_token": "hapi-token-e2e", "token_type": "Bearer", "expires_in": 300,
                                  "scope": "user/Patient.read user/Condition.read user/MedicationRequest.read "
@@ -127,7 +127,7 @@ def test_discovery_lists_the_compiled_service(service: tuple[str, ehr.Signer]) -
     base, signer = service
     url = f"{base}/cds-services"
     services = httpx.get(url, headers=signer.auth(url)).json()["services"]
-    assert {(s["id"], s["hook"]) for s in services} == {(f"{STUDY}-ivig-refractory-cdm", h)
+    assert {(s["id"], s["hook"]) for s in services} == {(f"{STUDY}-ivig-refractory-cdm-{h}", h)
                                                          for h in ("patient-view", "order-select", "order-sign")}
 
 

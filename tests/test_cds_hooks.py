@@ -47,7 +47,8 @@ def knowledge(seed_build: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def sid(knowledge: Any) -> str:
-    return next(iter(knowledge.services))
+    """The PlanDefinition id: an alias that answers every hook of the rule (not in discovery)."""
+    return next(iter(knowledge.aliases))
 
 
 def make_client(knowledge: Any, trust: TrustStore | None, **settings: Any) -> TestClient:
@@ -481,11 +482,38 @@ def test_item_30_card_uuid_is_v4(client: TestClient, signer: ehr.Signer, sid: st
 
 
 def test_item_31_one_id_several_hooks(client: TestClient, signer: ehr.Signer, sid: str) -> None:
-    entries = [s for s in discovery(client, signer)["services"] if s["id"] == sid]
+    """Discovery lists one id per hook (real clients key services by id); the PlanDefinition id
+    stays an alias that returns the current card set for every hook (stale-guidance pattern)."""
+    entries = discovery(client, signer)["services"]
     assert sorted(e["hook"] for e in entries) == ["order-select", "order-sign", "patient-view"]
+    assert len({e["id"] for e in entries}) == len(entries)
+    assert sid not in {e["id"] for e in entries}
     for entry in entries:
-        assert len(cards_for(client, signer, sid, ehr.qualifying(), entry["hook"])) == 1
-        assert cards_for(client, signer, sid, ehr.one_agent(), entry["hook"]) == []
+        assert entry["id"] == f"{sid}-{entry['hook']}"
+        for service_id in (entry["id"], sid):
+            assert len(cards_for(client, signer, service_id, ehr.qualifying(), entry["hook"])) == 1
+            assert cards_for(client, signer, service_id, ehr.one_agent(), entry["hook"]) == []
+
+
+def test_each_service_id_answers_only_its_hook(client: TestClient, signer: ehr.Signer) -> None:
+    entries = discovery(client, signer)["services"]
+    for entry in entries:
+        for other in {e["hook"] for e in entries} - {entry["hook"]}:
+            data = ehr.qualifying()
+            body = ehr.hook_request(other, data["Patient"][0]["id"], ehr.prefetch_for(data))
+            response = call(client, signer, entry["id"], body)
+            assert response.status_code == 400
+            assert entry["hook"] in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_client_that_keys_services_by_id_calls_every_hook(client: TestClient, signer: ehr.Signer) -> None:
+    """The CDS Hooks Sandbox keeps one service per id (the last listed); with one id per hook
+    it still finds a service for patient-view, order-select and order-sign."""
+    keyed = ehr.services_by_id(discovery(client, signer))
+    for hook in ("patient-view", "order-select", "order-sign"):
+        chosen = [service_id for service_id, service in keyed.items() if service["hook"] == hook]
+        assert len(chosen) == 1, (hook, keyed)
+        assert len(cards_for(client, signer, chosen[0], ehr.qualifying(), hook)) == 1
 
 
 # -- F. Feedback -------------------------------------------------------------------------------------

@@ -137,23 +137,26 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "body"
         return _problem(400, f"{where}: {first.get('msg', 'invalid request')}")
 
-    def service_for(service_id: str) -> Service:
-        service = knowledge.services.get(service_id)
-        if service is None:
+    def service_for(service_id: str, hook: str | None = None) -> Service:
+        if service_id not in knowledge.services and service_id not in knowledge.aliases:
             raise _Refused(404, f"no CDS service '{service_id[:100]}'")
+        service = knowledge.find(service_id, hook)
+        if service is None or (hook is not None and service.hook != hook):
+            raise _Refused(400, f"service '{service_id[:100]}' does not handle hook '{(hook or '')[:50]}'"
+                                f" (it handles {', '.join(knowledge.hooks_of(service_id))})")
         return service
 
     @app.get("/cds-services", response_model=Discovery, responses={401: _ERRORS[401]})
     async def discovery() -> Response:
-        """Discovery: every service, once per hook it supports."""
+        """Discovery: every service, one id per (recommendation, hook)."""
         services = []
         for service in knowledge.services.values():
-            for hook in service.hooks:
-                services.append({"hook": hook, "id": service.id, "title": service.plan.get("title", service.id),
-                                 "description": service.plan.get("description", service.plan.get("title", "")),
-                                 "prefetch": service.prefetch(),
-                                 "usageRequirements": "Needs the patient, their Conditions and their medication "
-                                                      "history (prefetch, or fhirServer with fhirAuthorization)."})
+            services.append({"hook": service.hook, "id": service.id,
+                             "title": service.plan.get("title", service.id),
+                             "description": service.plan.get("description", service.plan.get("title", "")),
+                             "prefetch": service.prefetch(),
+                             "usageRequirements": "Needs the patient, their Conditions and their medication "
+                                                  "history (prefetch, or fhirServer with fhirAuthorization)."})
         return _json({"services": services})
 
     @app.post("/cds-services/{service_id}", response_model=CardsResponse,
@@ -161,9 +164,7 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
                                           "description": "required data could not be obtained"}})
     async def call(service_id: str, body: CdsRequest) -> Response:
         """Call a service: cards for this patient, or ``{"cards": []}``."""
-        service = service_for(service_id)
-        if body.hook not in service.hooks:
-            raise _Refused(400, f"service '{service_id}' does not handle hook '{body.hook[:50]}'")
+        service = service_for(service_id, body.hook)
         for name, (required, kind) in CONTEXT_FIELDS[body.hook].items():
             value = body.context.get(name)
             if value is None:

@@ -4,7 +4,7 @@ ArtifactAssessments it points to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,13 @@ class KnowledgeError(Exception):
 
 @dataclass
 class Service:
+    """One CDS service: one recommendation (PlanDefinition action) on one hook."""
+
     id: str
     plan: Json
     action: Json
     rule: Rule
-    hooks: list[str]
+    hook: str
     evidence: list[Json]
     citation: Json | None
     justification: Json | None
@@ -46,7 +48,30 @@ class Service:
 
 @dataclass
 class Knowledge:
+    """Services by id (``<PlanDefinition id>-<hook>``), and the PlanDefinition ids as aliases.
+
+    CDS Hooks 2.0 allows one id for several hooks, but real clients (the CDS Hooks
+    Sandbox) key services by id and keep only one, so discovery lists one id per hook.
+    The PlanDefinition id still answers every hook of its rule (not listed in discovery).
+    """
+
     services: dict[str, Service]
+    aliases: dict[str, dict[str, Service]] = field(default_factory=dict)
+
+    def find(self, service_id: str, hook: str | None = None) -> Service | None:
+        """The service ``service_id`` names, or the one an alias names for ``hook``."""
+        found = self.services.get(service_id)
+        if found is not None:
+            return found
+        by_hook = self.aliases.get(service_id)
+        if not by_hook:
+            return None
+        return by_hook.get(hook) if hook is not None else next(iter(by_hook.values()))
+
+    def hooks_of(self, service_id: str) -> list[str]:
+        if service_id in self.services:
+            return [self.services[service_id].hook]
+        return list(self.aliases.get(service_id, {}))
 
 
 def _read(directory: Path) -> list[Json]:
@@ -71,6 +96,7 @@ def load_knowledge(directory: Path) -> Knowledge:
     by_key: dict[str, Json] = {f"{r['resourceType']}/{r.get('id')}": r for r in resources}
     value_sets = {u: r for u, r in by_url.items() if r["resourceType"] == "ValueSet"}
     services: dict[str, Service] = {}
+    aliases: dict[str, dict[str, Service]] = {}
     for plan in resources:
         if plan["resourceType"] != "PlanDefinition" or not any(
                 c.get("code") == "eca-rule" for c in plan.get("type", {}).get("coding", [])):
@@ -105,6 +131,14 @@ def load_knowledge(directory: Path) -> Knowledge:
             if not summary or len(summary) >= 140:
                 raise KnowledgeError(f"PlanDefinition/{plan['id']}: action.title must be a card summary "
                                      f"of 1..139 characters")
-            services[plan["id"]] = Service(plan["id"], plan, action, rule, hooks, evidence, citation,
-                                           justification, override, label)
-    return Knowledge(services)
+            for hook in hooks:
+                service = Service(f"{plan['id']}-{hook}", plan, action, rule, hook, evidence, citation,
+                                  justification, override, label)
+                if service.id in services or service.id in aliases:
+                    raise KnowledgeError(f"PlanDefinition/{plan['id']}: service id {service.id} is used twice")
+                services[service.id] = service
+                aliases.setdefault(plan["id"], {})[hook] = service
+    clash = set(services) & set(aliases)
+    if clash:
+        raise KnowledgeError(f"service ids clash with PlanDefinition ids: {sorted(clash)}")
+    return Knowledge(services, aliases)
