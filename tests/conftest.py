@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 SEED = DEFINITIONS / "galimberti-2018-ivig-cutaneous-dm.yaml"
 SOURCE_TEXT = DEFINITIONS / "sources" / "galimberti-2018-news-summary.txt"
-#: Resources the seed study compiles to (the committed output; its staleness is a test of its own).
-SEED_RESOURCES = len(list((ROOT / "output" / "r5" / "resources").glob("*.json")))
+PRODERM = DEFINITIONS / "aggarwal-2022-proderm.yaml"
+#: Resources definitions/ compiles to (the committed output; its staleness is a test of its own).
+OUTPUT_RESOURCES = len(list((ROOT / "output" / "r5" / "resources").glob("*.json")))
+#: The seed study's share of them
+SEED_RESOURCES = len(list((ROOT / "output" / "r5" / "resources").glob("*-galimberti-2018*.json")))
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_every_rule_has_cases() -> None:
 
 def test_check_case(check_case: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
     code, case = check_case
-    text = SEED.read_text(encoding="utf-8")
+    text = (SEED.parent / case.get("base", SEED.name)).read_text(encoding="utf-8")
     for edit in case.get("edit", []):
         assert text.count(edit["find"]) == 1, f"edit target not unique: {edit['find']!r}"
         text = text.replace(edit["find"], edit["replace"])

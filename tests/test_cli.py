@@ -8,31 +8,41 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import DEFINITIONS, ROOT, SEED_RESOURCES
+from conftest import DEFINITIONS, OUTPUT_RESOURCES, ROOT, SEED
 from evidencekit.cli import main
 
 KEYS = {"code", "severity", "message", "file", "line", "column", "fhir_path"}
 
 
 def test_check_seed_text(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["check", str(DEFINITIONS)])
+    result = runner.invoke(main, ["check", str(SEED)])
     assert result.exit_code == 0
     # 2 corroborated codes of the study, 9 of the recommendation (one ICD-10-CM code unverified)
     assert "0 error(s), 11 warning(s)" in result.output
     assert "EK302" in result.output and "checked 1 study definition(s)" in result.output
 
 
-def test_check_json_lists_every_diagnostic(runner: CliRunner) -> None:
+def test_check_definitions_directory(runner: CliRunner) -> None:
     result = runner.invoke(main, ["check", str(DEFINITIONS), "--format", "json"])
+    assert result.exit_code == 0
+    items = json.loads(result.output)
+    files = {i["file"] for i in items}
+    assert files == {"definitions/galimberti-2018-ivig-cutaneous-dm.yaml", "definitions/aggarwal-2022-proderm.yaml",
+                     "definitions/bounfour-2014-ivig-dm-skin.yaml"}
+    assert not [i for i in items if i["severity"] == "error"]
+
+
+def test_check_json_lists_every_diagnostic(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["check", str(SEED), "--format", "json"])
     assert result.exit_code == 0
     items = json.loads(result.output)
     assert all(set(item) == KEYS for item in items)
     assert sorted(i["code"] for i in items) == ["EK208"] * 4 + ["EK302"] * 11
-    assert all(i["file"] == "definitions/galimberti-2018-ivig-cutaneous-dm.yaml" and i["line"] for i in items)
+    assert all(i["file"] == "galimberti-2018-ivig-cutaneous-dm.yaml" and i["line"] for i in items)
 
 
 def test_check_sarif(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["check", str(DEFINITIONS), "--format", "sarif"])
+    result = runner.invoke(main, ["check", str(SEED), "--format", "sarif"])
     sarif = json.loads(result.output)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
@@ -43,8 +53,8 @@ def test_check_sarif(runner: CliRunner) -> None:
 
 
 def test_show_info(runner: CliRunner) -> None:
-    hidden = runner.invoke(main, ["check", str(DEFINITIONS)])
-    shown = runner.invoke(main, ["check", str(DEFINITIONS), "--show-info"])
+    hidden = runner.invoke(main, ["check", str(SEED)])
+    shown = runner.invoke(main, ["check", str(SEED), "--show-info"])
     assert "EK208" not in hidden.output and "4 info not shown" in hidden.output
     assert shown.output.count("EK208") == 4
 
@@ -53,7 +63,8 @@ def test_build_summary(tmp_path: Path, runner: CliRunner) -> None:
     result = runner.invoke(main, ["build", str(DEFINITIONS), "-o", str(tmp_path / "out"),
                                   "--config", str(ROOT / "evidencekit.yaml")])
     assert result.exit_code == 0, result.output
-    assert f"built {SEED_RESOURCES} resources" in result.output and "11 Evidence" in result.output
+    evidence = len(list((ROOT / "output" / "r5" / "resources").glob("Evidence-*.json")))
+    assert f"built {OUTPUT_RESOURCES} resources" in result.output and f"{evidence} Evidence" in result.output
 
 
 @pytest.mark.parametrize("args", [

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import evidencekit.publish.push as push_module
 from evidencekit.publish.fhirjson import dumps_bytes
 from evidencekit.cli import main
-from conftest import SEED_RESOURCES
+from conftest import OUTPUT_RESOURCES
 from evidencekit.publish.push import (PushOptions, ServerRejected, ServerUnreachable, _references, load_resources,
                                       plan_chunks, push)
 
@@ -102,9 +102,10 @@ def test_retry_after_is_honoured(resources: list, sleeps: list[float]) -> None:
     server = FakeServer([lambda r: httpx.Response(429, headers={"Retry-After": "7"}),
                          lambda r: httpx.Response(503)])
     result = push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server))
-    assert result.count("create") == SEED_RESOURCES
+    assert result.count("create") == OUTPUT_RESOURCES
     assert sleeps[0] == 7.0 and 0.5 <= sleeps[1] <= 1.0  # second attempt of the same request: 0.5-1 s
-    assert len(server.requests) == 2 + 1 + 1 + len(plan_chunks(resources, 100))
+    # metadata twice (429, then 200), the 503 answer, then per chunk one diff batch and one transaction
+    assert len(server.requests) == 2 + 1 + 2 * len(plan_chunks(resources, 100))
 
 
 def test_backoff_grows_and_gives_up(resources: list, sleeps: list[float]) -> None:
@@ -120,7 +121,7 @@ def test_timeouts_are_retried(resources: list, sleeps: list[float]) -> None:
         raise httpx.ReadTimeout("slow", request=request)
 
     server = FakeServer([timeout, timeout])
-    assert push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server)).count("create") == SEED_RESOURCES
+    assert push(resources, PushOptions(server="http://fhir.test/fhir"), client=_client(server)).count("create") == OUTPUT_RESOURCES
     with pytest.raises(ServerUnreachable, match="ReadTimeout"):
         push(resources, PushOptions(server="http://fhir.test/fhir", retries=1),
              client=_client(FakeServer([timeout] * 5)))
@@ -200,7 +201,7 @@ def test_concurrency_sends_independent_chunks(resources: list) -> None:
     server = FakeServer()
     result = push(resources, PushOptions(server="http://fhir.test/fhir", chunk_size=4, concurrency=4),
                   client=_client(server))
-    assert result.count("create") == SEED_RESOURCES and len(server.stored) == SEED_RESOURCES
+    assert result.count("create") == OUTPUT_RESOURCES and len(server.stored) == OUTPUT_RESOURCES
 
 
 def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list[float], tmp_path: Path) -> None:
@@ -221,10 +222,10 @@ def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list
     recorded = json.loads(state.read_text())
     written = len(server.stored)  # two chunks (their size follows the reference closure)
     assert recorded["server"] == "http://fhir.test/fhir" and len(recorded["written"]) == written
-    assert 2 <= written < SEED_RESOURCES
+    assert 2 <= written < OUTPUT_RESOURCES
     resumed = push(resources, options, client=_client(server))
     assert sum(1 for o in resumed.outcomes if o.status == "resumed") == written
-    assert resumed.count("create") == SEED_RESOURCES - written and len(server.stored) == SEED_RESOURCES
+    assert resumed.count("create") == OUTPUT_RESOURCES - written and len(server.stored) == OUTPUT_RESOURCES
     assert not state.exists()  # a completed push leaves nothing to resume
 
 
@@ -233,7 +234,7 @@ def test_state_file_of_another_server_is_ignored(resources: list, tmp_path: Path
     state.write_text(json.dumps({"server": "http://other/fhir",
                                  "written": {"Citation/galimberti-2018-citation": "x"}}))
     result = push(resources, PushOptions(server="http://fhir.test/fhir", state=state), client=_client(FakeServer()))
-    assert result.count("create") == SEED_RESOURCES
+    assert result.count("create") == OUTPUT_RESOURCES
 
 
 def test_unreadable_output_is_not_pushed(tmp_path: Path) -> None:
@@ -246,16 +247,16 @@ def test_unreadable_output_is_not_pushed(tmp_path: Path) -> None:
 def test_diff_searches_by_type_and_follows_next_links(resources: list) -> None:
     server = FakeServer(page_size=3)
     first = push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
-    assert first.count("create") == SEED_RESOURCES
+    assert first.count("create") == OUTPUT_RESOURCES
     server.requests.clear()
     again = push(resources, PushOptions(server=FakeServer.BASE), client=_client(server))
-    assert again.count("unchanged") == SEED_RESOURCES and again.count("create") == again.count("update") == 0
+    assert again.count("unchanged") == OUTPUT_RESOURCES and again.count("create") == again.count("update") == 0
     batches = [json.loads(r.content) for r in server.requests if r.method == "POST"]
     assert all(b["type"] == "batch" for b in batches)  # nothing written
     urls = [e["request"]["url"] for b in batches for e in b["entry"]]
     types = {r["resourceType"] for r in resources}
     # two searches per type at most (the seed fits one chunk), not one read per resource
-    assert len(urls) <= 2 * len(types) < SEED_RESOURCES
+    assert len(urls) <= 2 * len(types) < OUTPUT_RESOURCES
     # `url` only where the CapabilityStatement declares it: R5 has no url search on ArtifactAssessment
     assert "ArtifactAssessment?_id=" in " ".join(urls) and not any(u.startswith("ArtifactAssessment?url=")
                                                                     for u in urls)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from evidencekit.cli import main
 from evidencekit.publish.push import PushOptions, load_resources, push, same_content
-from conftest import SEED_RESOURCES
+from conftest import OUTPUT_RESOURCES
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def pushed(seed_build: Path, fhir_server: str) -> dict:
 
 
 def test_first_push_creates_everything(pushed: dict) -> None:
-    assert (pushed["created"], pushed["updated"], pushed["unchanged"], pushed["failed"]) == (SEED_RESOURCES, 0, 0, 0)
+    assert (pushed["created"], pushed["updated"], pushed["unchanged"], pushed["failed"]) == (OUTPUT_RESOURCES, 0, 0, 0)
 
 
 def test_read_back_equals_what_was_sent(pushed: dict, seed_build: Path, fhir_server: str) -> None:
@@ -50,7 +50,7 @@ def test_search_by_canonical_finds_exactly_one(pushed: dict, seed_build: Path, f
 
 def test_second_push_sends_nothing_and_makes_no_versions(pushed: dict, seed_build: Path, fhir_server: str) -> None:
     result = push(load_resources(seed_build), PushOptions(server=fhir_server))
-    assert (result.count("create"), result.count("update"), result.count("unchanged")) == (0, 0, SEED_RESOURCES)
+    assert (result.count("create"), result.count("update"), result.count("unchanged")) == (0, 0, OUTPUT_RESOURCES)
     assert result.requests == 2  # metadata + one batch read; no transaction
     with httpx.Client(base_url=fhir_server, timeout=30) as client:
         for resource in load_resources(seed_build):
@@ -76,9 +76,9 @@ def test_update_then_idempotent(pushed: dict, seed_build: Path, fhir_server: str
     target = next(r for r in resources if r["id"] == "galimberti-2018-age-at-ivig")
     target["description"] = "Mean age at IVIG initiation (updated by the test)."
     first = push(resources, PushOptions(server=fhir_server, chunk_size=5))
-    assert (first.count("update"), first.count("unchanged")) == (1, SEED_RESOURCES - 1)
+    assert (first.count("update"), first.count("unchanged")) == (1, OUTPUT_RESOURCES - 1)
     again = push(resources, PushOptions(server=fhir_server, chunk_size=5))
-    assert again.count("unchanged") == SEED_RESOURCES
+    assert again.count("unchanged") == OUTPUT_RESOURCES
     # put the original back so other tests see the seed content
     restored = push(load_resources(seed_build), PushOptions(server=fhir_server))
     assert restored.count("update") == 1

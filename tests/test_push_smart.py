@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from evidencekit.cli import main
-from conftest import SEED_RESOURCES
+from conftest import OUTPUT_RESOURCES
 
 
 class SmartFhirServer:
@@ -140,7 +140,7 @@ def test_push_with_smart_backend_services(client: str, keys: dict, server: Smart
                                        "--smart-client-id", client, "--smart-key", str(keys[client][0]),
                                        "--chunk-size", "5", "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["created"] == SEED_RESOURCES and server.stored == SEED_RESOURCES
+    assert json.loads(result.output)["created"] == OUTPUT_RESOURCES and server.stored == OUTPUT_RESOURCES
     assert server.token_calls == 1  # discovered once, cached for every later request
     assert server.unauthorized == 0
     assert "access-0" not in result.output and "eyJ" not in result.output  # no token, no assertion

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from conftest import DEFINITIONS, SEED, SEED_RESOURCES
+from conftest import DEFINITIONS, SEED, OUTPUT_RESOURCES
 from evidencekit.definitions.schema import study_schema, study_schema_json
 from evidencekit.publish.fhirjson import dumps, dumps_line, loads
 
@@ -58,8 +58,12 @@ def test_npm_package(seed_build: Path) -> None:
         index = json.load(tar.extractfile("package/.index.json"))  # type: ignore[arg-type]
         inner = json.load(tar.extractfile("package/package.json"))  # type: ignore[arg-type]
     assert inner == package
-    assert len(index["files"]) == SEED_RESOURCES == len(names) - 2
-    assert {f["filename"] for f in index["files"]} == {p.name for p in (seed_build / "resources").glob("*.json")}
+    # every resource, our extensions' StructureDefinitions (definitions/), package.json and .index.json
+    definitions = {p.name for p in (seed_build / "definitions").glob("*.json")}
+    assert definitions == {"StructureDefinition-derived-value.json"}
+    assert len(index["files"]) == OUTPUT_RESOURCES + len(definitions) == len(names) - 2
+    assert {f["filename"] for f in index["files"]} == {p.name for p in (seed_build / "resources").glob("*.json")} \
+        | definitions
 
 
 def test_ndjson_and_bundles_agree(seed_build: Path) -> None:

@@ -29,6 +29,9 @@ class Config(BaseModel):
                               description="FHIR NPM package name")
     package_title: str = Field("evidencekit knowledge package", min_length=1)
     license: str = Field("CC-BY-4.0", min_length=1, description="SPDX license id of the package")
+    derived_values: bool = Field(True, description="emit values evidencekit derives (counts from percentages, "
+                                                   "Wilson CIs, summed Ns), each marked with the derived-value "
+                                                   "extension; false (or `build --no-derived`) emits none")
 
 
 def load_config(path: Path | None) -> tuple[Config | None, list[Diagnostic]]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Iterator
 
 from ..definitions.loader import LoadedStudy
@@ -32,10 +33,10 @@ def ek201_grim_proportion(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         denominator: {kind: count, value: 42}
     """
     for i, result in results_with_index(loaded, "proportion"):
-        if result.value is None:
-            continue
+        if result.value is None or result.scale is None:
+            continue  # EK212: no scale, nothing to test
         n = denominator_of(loaded, result)
-        percent = result.scale != "fraction"
+        percent = result.percent
         if n is None:
             total = loaded.study.population_ids().get(result.population)
             note = ""
@@ -51,11 +52,11 @@ def ek201_grim_proportion(loaded: LoadedStudy) -> Iterator[Diagnostic]:
             continue
         testable, counts = grim_proportion(result.value, n, percent=percent)
         shown = f"{result.value}{'%' if percent else ''}"
-        if result.events is not None:
-            if result.events not in counts:
+        if result.affected is not None:
+            if result.affected not in counts:
                 yield loaded.diag("EK201", Severity.WARNING,
-                                  f"result '{result.id}': {result.events}/{n} does not round to {shown}",
-                                  "results", i, "events",
+                                  f"result '{result.id}': {result.affected}/{n} does not round to {shown}",
+                                  "results", i, "affected",
                                   hint="check the count, the denominator and the reported value against the source")
             continue
         if not testable:
@@ -66,5 +67,7 @@ def ek201_grim_proportion(loaded: LoadedStudy) -> Iterator[Diagnostic]:
             yield loaded.diag("EK201", Severity.WARNING,
                               f"result '{result.id}': no whole count out of {n} gives {shown}",
                               "results", i, "value",
-                              hint="the denominator may be a subset the source does not give; "
-                                   "if so, set `denominator: {kind: unknown}` and explain in `note`")
+                              hint=("check the denominator against the source; if it is a subset the source "
+                                    "does not give, set `denominator: {kind: unknown}` and explain in `note`"
+                                    + ("; if the value is a fraction (0.60 for 60%), write `scale: fraction`"
+                                       if percent and Decimal(result.value) <= 1 else "")))

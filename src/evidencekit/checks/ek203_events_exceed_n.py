@@ -18,20 +18,20 @@ def ek203_events_exceed_n(loaded: LoadedStudy) -> Iterator[Diagnostic]:
 
     **Bad**::
 
-        events: 50
+        affected: 50
         denominator: {kind: count, value: 42}
 
     **Good**::
 
-        events: 35
+        affected: 35
         denominator: {kind: count, value: 42}
     """
     for i, result in results_with_index(loaded, "proportion"):
         n = denominator_of(loaded, result)
-        if result.events is not None and n is not None and result.events > n:
+        if result.affected is not None and n is not None and result.affected > n:
             yield loaded.diag("EK203", Severity.ERROR,
-                              f"result '{result.id}': {result.events} events out of {n}",
-                              "results", i, "events", hint="events must be at most the denominator")
+                              f"result '{result.id}': {result.affected} events out of {n}",
+                              "results", i, "affected", hint="patients with the event (`affected`) must be at most the denominator")
     total = loaded.study.population.n.value
     for i, sub in enumerate(loaded.study.population.subgroups):
         if sub.n.value > total:

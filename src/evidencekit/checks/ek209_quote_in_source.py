@@ -11,8 +11,9 @@ _MAX_SOURCE_BYTES = 5 * 1024 * 1024
 
 
 def normalize(text: str) -> str:
-    """Whitespace collapsed, markdown emphasis and typographic quotes made plain."""
+    """Whitespace collapsed; markdown emphasis, typographic quotes and minus signs made plain."""
     text = text.replace("**", "").replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    text = text.replace("\u2212", "-")  # the minus sign of typeset numbers ("\u22129.36") is a hyphen-minus
     return re.sub(r"\s+", " ", text).strip()
 
 

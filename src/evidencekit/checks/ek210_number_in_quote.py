@@ -16,7 +16,7 @@ def _mentions(quotes: list[str], number: str) -> bool:
 def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     """Reported number does not appear in its provenance quote.
 
-    Every authored number of a result (value, SD, CI bounds, events) and every
+    Every authored number of a result (value, SD, SE, CI, IQR and range bounds, patients affected, event count) and every
     N must be written, as authored, in one of the quotes that back it, so a
     reader can see where it came from.
 
@@ -35,19 +35,45 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     study = loaded.study
     for i, result in enumerate(study.results):
         quotes = [p.quote for p in result.provenance]
-        for field in ("value", "sd", "ci_low", "ci_high", "events"):
+        for field in ("value", "sd", "se", "ci_low", "ci_high", "iqr_low", "iqr_high", "range_low", "range_high", "affected", "event_count"):
             number = getattr(result, field)
             if number is not None and not _mentions(quotes, str(number)):
                 yield loaded.diag("EK210", Severity.ERROR,
                                   f"result '{result.id}': {field} {number} is not in its provenance quotes",
                                   "results", i, field,
                                   hint="quote the sentence of the source that states this number")
+        if result.p_value is not None:
+            bare = result.p_value.lstrip("<>=")
+            if not _mentions(quotes, bare) and not _mentions(quotes, bare.lstrip("0")):
+                yield loaded.diag("EK210", Severity.ERROR,
+                                  f"result '{result.id}': p_value {result.p_value} is not in its provenance quotes",
+                                  "results", i, "p_value",
+                                  hint="quote the sentence of the source that states this number")
     counts = [(("population", "n"), study.population.n)]
     counts += [(("population", "subgroups", i, "n"), s.n) for i, s in enumerate(study.population.subgroups)]
+    counts += [(("arms", i, "n"), a.n) for i, a in enumerate(study.arms)]
+    for i, aset in enumerate(study.analysis_sets):
+        counts.append((("analysis_sets", i, "n"), aset.n))
+        counts += [(("analysis_sets", i, "includes", j, "n"), inc.n) for j, inc in enumerate(aset.includes)]
     for path, count in counts:
         if not _mentions([p.quote for p in count.provenance], str(count.value)):
             yield loaded.diag("EK210", Severity.ERROR, f"N {count.value} is not in its provenance quotes",
                               *path, "value", hint="quote the sentence of the source that states this number")
+    for kind, items in (("periods", study.periods), ("timepoints", study.timepoints)):
+        for i, item in enumerate(items):
+            quotes = [p.quote for p in item.provenance]
+            for field in ("at", "start", "end"):
+                duration = getattr(item, field, None)
+                if duration is not None and not _mentions(quotes, duration.value):
+                    yield loaded.diag("EK210", Severity.ERROR,
+                                      f"{kind[:-1]} '{item.id}': {field} {duration.value} is not in its provenance "
+                                      "quotes", kind, i, field, "value",
+                                      hint="quote the sentence of the source that states this time")
+    for i, reg in enumerate(study.design.registrations):
+        if not any(reg.value in p.quote for p in reg.provenance):
+            yield loaded.diag("EK210", Severity.ERROR,
+                              f"registration {reg.value} is not in its provenance quotes",
+                              "design", "registrations", i, "value")
     for i, crit in enumerate(study.population.eligibility.criteria):
         if crit.value is not None and not _mentions([p.quote for p in crit.provenance], crit.value):
             yield loaded.diag("EK210", Severity.ERROR,

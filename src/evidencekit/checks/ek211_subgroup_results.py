@@ -36,7 +36,7 @@ def ek211_subgroup_results(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     study = loaded.study
     by_key = {}
     for i, res in enumerate(study.results):
-        if res.statistic == "proportion" and res.value is not None:
+        if res.statistic == "proportion" and res.value is not None and res.scale is not None:
             by_key[(res.variable, res.population)] = (i, res)
     for part in study.population.partitions:
         for (variable, population), (i, total) in sorted(by_key.items()):
@@ -51,13 +51,13 @@ def ek211_subgroup_results(loaded: LoadedStudy) -> Iterator[Diagnostic]:
                 n = denominator_of(loaded, res)
                 if n is None:
                     break
-                options.append([res.events] if res.events is not None else
-                               grim_proportion(res.value or "0", n, percent=res.scale != "fraction")[1])
+                options.append([res.affected] if res.affected is not None else
+                               grim_proportion(res.value or "0", n, percent=res.percent)[1])
             else:
                 if n_total is None:
                     continue
-                allowed = ([total.events] if total.events is not None else
-                           grim_proportion(total.value or "0", n_total, percent=total.scale != "fraction")[1])
+                allowed = ([total.affected] if total.affected is not None else
+                           grim_proportion(total.value or "0", n_total, percent=total.percent)[1])
                 size = 1
                 for opt in options:
                     size *= max(1, len(opt))

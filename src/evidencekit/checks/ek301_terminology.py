@@ -15,8 +15,12 @@ def concept_uses(loaded: LoadedStudy) -> Iterator[tuple[str, tuple[object, ...]]
     for i, crit in enumerate(study.population.eligibility.criteria):
         if crit.concept:
             yield crit.concept, ("population", "eligibility", "criteria", i, "concept")
-    for i, key in enumerate(study.exposure.concepts):
-        yield key, ("exposure", "concepts", i)
+    if study.exposure is not None:
+        for i, key in enumerate(study.exposure.concepts):
+            yield key, ("exposure", "concepts", i)
+    for i, arm in enumerate(study.arms):
+        for j, key in enumerate(arm.concepts):
+            yield key, ("arms", i, "concepts", j)
     if study.assessment is not None:
         for section in ("risk_of_bias", "certainty"):
             judged = getattr(study.assessment, section)

@@ -14,6 +14,7 @@ from .assessment import compile_assessments
 from .citation import compile_citation
 from .context import CompileContext, CompiledResource, Json
 from .evidence import compile_evidence
+from .extensions import derived_value_definition
 from .groups import compile_groups
 from .recommendation import compile_recommendation
 from .report import compile_report
@@ -27,6 +28,8 @@ class CompileResult:
     """Every compiled resource, in a stable order, with its source information."""
 
     compiled: list[CompiledResource] = field(default_factory=list)
+    #: conformance resources shipped in the FHIR package only (our extensions' StructureDefinitions)
+    definitions: list[Json] = field(default_factory=list)
 
     @property
     def resources(self) -> list[Json]:
@@ -47,7 +50,7 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
 
 def compile_studies(studies: list[LoadedStudy], config: Config) -> CompileResult:
     """Compile every study (sorted by id, so output order never depends on file order)."""
-    result = CompileResult()
+    result = CompileResult(definitions=[derived_value_definition(config)])
     for loaded in sorted(studies, key=lambda s: s.study.id):
         result.compiled.extend(compile_study(loaded, config))
     return result

@@ -11,9 +11,11 @@ __all__ = ["compile_citation"]
 def compile_citation(ctx: CompileContext) -> Json:
     study, cit = ctx.study, ctx.study.citation
     rid = ctx.rid("citation")
-    authors = [f"{a.family} {a.initials}" for a in cit.authors]
-    vancouver = (f"{', '.join(authors)}. {cit.title}. {cit.journal.abbreviation}. "
-                 f"{cit.issue_date[:4]};{cit.volume}({cit.issue}):{cit.pages}. doi:{cit.doi}. PMID: {cit.pmid}.")
+    authors = [f"{a.family} {a.initials}" for a in cit.authors] + ([] if cit.authors_complete else ["et al"])
+    where = cit.issue_date[:4] + (f";{cit.volume}" if cit.volume else "") + (f"({cit.issue})" if cit.issue else "") \
+        + (f":{cit.pages}" if cit.pages else "")
+    vancouver = (f"{', '.join(authors)}. {cit.title}. {cit.journal.abbreviation}. {where}."
+                 + (f" doi:{cit.doi}." if cit.doi else "") + f" PMID: {cit.pmid}.")
     contained = [
         {"resourceType": "Practitioner", "id": f"author{i}",
          "name": [{"text": f"{a.family} {a.initials}", "family": a.family}]}
@@ -34,21 +36,23 @@ def compile_citation(ctx: CompileContext) -> Json:
                  "system": "https://www.issn.org/services/online-services/access-to-the-ltwa/",
                  "value": cit.journal.abbreviation},
             ],
-            "title": cit.journal.title,
+            "title": cit.journal.title or cit.journal.abbreviation,
         },
-        "volume": cit.volume,
-        "issue": cit.issue,
     }
+    for name in ("volume", "issue"):
+        if getattr(cit, name):
+            publication_form[name] = getattr(cit, name)
     if cit.epub_date:
         publication_form["articleDate"] = cit.epub_date
     publication_form["publicationDateText"] = cit.issue_date
     publication_form["language"] = [{"coding": [{"system": "urn:ietf:bcp:47", "code": cit.language,
                                                  "display": "English"}]}]
-    first, _, last = cit.pages.partition("-")
-    publication_form["pageString"] = cit.pages
-    publication_form["firstPage"] = first
-    if last:
-        publication_form["lastPage"] = last
+    if cit.pages:
+        first, _, last = cit.pages.partition("-")
+        publication_form["pageString"] = cit.pages
+        publication_form["firstPage"] = first
+        if last:
+            publication_form["lastPage"] = last
     status_dates = []
     if cit.epub_date:
         status_dates.append({"activity": {"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
@@ -64,8 +68,10 @@ def compile_citation(ctx: CompileContext) -> Json:
         "id": rid,
         "meta": {"profile": [EBM + "journal-article-citation"]},
         "text": div(f"Citation: {vancouver}",
-                    ("Identifiers", [f"PMID {cit.pmid}", f"DOI {cit.doi}"]),
-                    ("Journal", [f"{cit.journal.title} ({cit.journal.abbreviation})"] +
+                    ("Identifiers", [f"PMID {cit.pmid}"] + ([f"DOI {cit.doi}"] if cit.doi else [])
+                     + [f"{r.registry} {r.value}" for r in study.design.registrations]),
+                    ("Journal", [f"{cit.journal.title} ({cit.journal.abbreviation})" if cit.journal.title
+                                 else cit.journal.abbreviation] +
                      [f"ISSN {i.value} ({i.medium})" for i in cit.journal.issn])),
         "contained": contained,
         "url": ctx.url("Citation", rid),
@@ -79,10 +85,8 @@ def compile_citation(ctx: CompileContext) -> Json:
                                            "code": "vancouver"}]},
                      "text": vancouver}],
         "citedArtifact": {
-            "identifier": [
-                {"system": "https://pubmed.ncbi.nlm.nih.gov", "value": cit.pmid},
-                {"system": "https://doi.org", "value": cit.doi},
-            ],
+            "identifier": [{"system": "https://pubmed.ncbi.nlm.nih.gov", "value": cit.pmid}]
+            + ([{"system": "https://doi.org", "value": cit.doi}] if cit.doi else []),
             "currentState": [{"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
                                           "code": "published-final-form"}]}],
             "statusDate": status_dates,
@@ -96,10 +100,9 @@ def compile_citation(ctx: CompileContext) -> Json:
                 {"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
                                              "code": "abstract", "display": "Abstract"}]}],
                  "url": f"https://pubmed.ncbi.nlm.nih.gov/{cit.pmid}/"},
-                {"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
-                                             "code": "doi-based", "display": "DOI Based"}]}],
-                 "url": f"https://doi.org/{cit.doi}"},
-            ],
+            ] + ([{"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
+                                               "code": "doi-based", "display": "DOI Based"}]}],
+                   "url": f"https://doi.org/{cit.doi}"}] if cit.doi else []),
             "classification": [
                 {"type": {"coding": [{"system": "http://hl7.org/fhir/cited-artifact-classification-type",
                                       "code": "knowledge-artifact-type",
@@ -108,7 +111,7 @@ def compile_citation(ctx: CompileContext) -> Json:
                                              "code": "D016428", "display": "Journal Article"}]}]},
             ],
             "contributorship": {
-                "complete": True,
+                "complete": cit.authors_complete,
                 "entry": [
                     {"contributor": {"reference": f"#author{i}", "type": "Practitioner",
                                      "display": f"{a.family} {a.initials}"},
@@ -121,7 +124,17 @@ def compile_citation(ctx: CompileContext) -> Json:
             },
         },
     }
+    registrations = [{"type": {"text": f"{r.registry} registration"}, "value": r.value,
+                      **({"system": r.system} if r.system else {}), "assigner": {"display": r.registry}}
+                     for r in study.design.registrations]
+    if registrations:
+        cited = resource["citedArtifact"]
+        resource["citedArtifact"] = {"identifier": cited.pop("identifier"), "relatedIdentifier": registrations,
+                                     **cited}
     compiled = ctx.add(resource, "citation")
+    for i, reg in enumerate(study.design.registrations):
+        ctx.element(compiled, f"Citation.citedArtifact.relatedIdentifier[{i}].value",
+                    ("design", "registrations", i, "value"), reg.value, reg.provenance)
     for field, fhir_path in (("pmid", "Citation.citedArtifact.identifier[0].value"),
                              ("doi", "Citation.citedArtifact.identifier[1].value"),
                              ("volume", "Citation.citedArtifact.publicationForm[0].volume"),

@@ -37,13 +37,17 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
     sections = [
         _section("study-design", "Study Design", "Study design", text=[study.design.summary]),
         _section("population", "Population", "Population", refs("Group")),
-        _section("intervention", "Intervention", "Intervention",
-                 [ctx.ref("EvidenceVariable", ctx.rid(study.exposure.id), study.exposure.title)]),
+        _section("intervention", "Intervention", "Intervention" if not study.design.comparative else
+                 "Interventions compared", refs("EvidenceVariable", lambda r: profile(r, "group-assignment")
+                                                or (study.exposure is not None
+                                                    and r["id"] == ctx.rid(study.exposure.id)))),
         _section("baseline-measures", "Baseline Measures", "Baseline measures",
                  refs("Evidence", lambda r: profile(r, "baseline-measure-evidence"))),
         _section("outcome-measures", "Outcome Measures", "Outcome measures",
-                 refs("Evidence", lambda r: profile(r, "non-comparative-evidence"))),
+                 refs("Evidence", lambda r: not profile(r, "baseline-measure-evidence"))),
     ]
+    # cmp-1: a section needs text, entries or sub-sections; an empty one (no baseline measures) is left out
+    sections = [s for s in sections if "entry" in s or "text" in s]
     discussion = [f"Limitation: {lim.text}" for lim in study.limitations]
     if study.conclusion is not None:
         discussion.append(f"Investigators' conclusion: {study.conclusion.text}")

@@ -73,6 +73,7 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | None, list[Diagno
         errors = exc.errors()
         # A missing field that an unknown field's "did you mean" names is one mistake, not two.
         misspelled = {tuple(e["loc"][:-1]) + (suggestion,) for e in errors if e["type"] == "extra_forbidden"
+                      and e["loc"][-1] not in _RENAMED
                       for suggestion in [_did_you_mean(tuple(e["loc"]))] if suggestion}
         return None, [_diagnostic(err, located) for err in errors
                       if not (err["type"] == "missing" and tuple(err["loc"]) in misspelled)]
@@ -119,8 +120,10 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
         field = str(loc[-1])
         allowed = _fields_at(loc[:-1])
         suggestion = _did_you_mean(loc)
-        hint = f"did you mean '{suggestion}'?" if suggestion else (
-            "allowed fields here: " + ", ".join(sorted(allowed)) if allowed else "")
+        hint = _RENAMED.get(field) if field in _RENAMED and field not in allowed else None
+        if hint is None:
+            hint = f"did you mean '{suggestion}'?" if suggestion else (
+                "allowed fields here: " + ", ".join(sorted(allowed)) if allowed else "")
         return Diagnostic(located.file, pos.line, pos.column, "EK101", Severity.ERROR,
                           f"unknown field '{field}' at {_dotted(loc[:-1]) or 'top level'}", hint=hint)
     if kind == "missing":
@@ -153,6 +156,14 @@ def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
                       f"{where}: {message}", hint=hint)
 
 
+#: Fields of earlier versions of the format, and what to write instead (a plain "did you mean"
+#: would point `events` at `event_count`, which means something else).
+_RENAMED = {
+    "events": "`events` is now two fields: `affected` for patients with the event (FHIR numberAffected), "
+              "`event_count` for the number of events (a patient may have several)",
+}
+
+
 def _did_you_mean(loc: tuple[object, ...]) -> str | None:
     """The allowed field closest to the unknown field at ``loc``, if one is close."""
     close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
@@ -178,7 +189,8 @@ _PATTERN_HINTS = {
 }
 
 
-_ID_REFERENCES = ("source", "variable", "population", "union_of", "subgroups", "limitations")
+_ID_REFERENCES = ("source", "variable", "population", "union_of", "subgroups", "limitations", "arm",
+                  "intervention", "comparator", "timepoint", "period")
 
 
 def _is_id(loc: tuple[object, ...]) -> bool:
@@ -255,8 +267,17 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
 
     declare("group", study.population.id, "population", "id")
     declare("group", study.population.eligibility.id, "population", "eligibility", "id")
-    declare("variable", study.exposure.id, "exposure", "id")
-    declare("group", study.exposure.id, "exposure", "id")
+    if study.exposure is not None:
+        declare("variable", study.exposure.id, "exposure", "id")
+        declare("group", study.exposure.id, "exposure", "id")
+    for i, arm in enumerate(study.arms):
+        declare("group", arm.id, "arms", i, "id")
+    for i, aset in enumerate(study.analysis_sets):
+        declare("group", aset.id, "analysis_sets", i, "id")
+    for i, period in enumerate(study.periods):
+        declare("period", period.id, "periods", i, "id")
+    for i, point in enumerate(study.timepoints):
+        declare("timepoint", point.id, "timepoints", i, "id")
     for i, sub in enumerate(study.population.subgroups):
         declare("group", sub.id, "population", "subgroups", i, "id")
     for i, part in enumerate(study.population.partitions):
@@ -266,6 +287,26 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         declare("variable", var.id, "variables", i, "id")
     for i, res in enumerate(study.results):
         declare("result", res.id, "results", i, "id")
+    # a result at a timepoint is observed as the EvidenceVariable '<variable>-<timepoint>'
+    authored_variables = {v.id for v in study.variables}
+    per_timepoint: set[str] = set()
+    for i, res in enumerate(study.results):
+        if res.timepoint is None:
+            continue
+        combined = f"{res.variable}-{res.timepoint}"
+        if combined in per_timepoint:
+            continue
+        per_timepoint.add(combined)
+        if combined in authored_variables:
+            out.append(loaded.diag("EK105", Severity.ERROR,
+                                   f"variable id '{combined}' is also the id of '{res.variable}' at timepoint "
+                                   f"'{res.timepoint}'", "results", i, "timepoint",
+                                   hint="rename the variable or the timepoint"))
+        elif len(study.id) + 1 + len(combined) + 13 > 64:
+            out.append(loaded.diag("EK107", Severity.ERROR,
+                                   f"'{combined}' (variable '{res.variable}' at timepoint '{res.timepoint}') is too "
+                                   "long for a FHIR id with the study id", "results", i, "timepoint",
+                                   hint="shorten the variable, timepoint or study id"))
     limitation_ids = set()
     for i, lim in enumerate(study.limitations):
         declare("limitation", lim.id, "limitations", i, "id")
@@ -294,9 +335,26 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
     for i, part in enumerate(study.population.partitions):
         for j, ident in enumerate(part.subgroups):
             need(ident, subgroup_ids, "subgroup", "population", "partitions", i, "subgroups", j)
+    arm_ids = {a.id for a in study.arms}
+    compared = arm_ids | {a.id for a in study.analysis_sets}
+    for i, aset in enumerate(study.analysis_sets):
+        need(aset.arm, arm_ids, "arm", "analysis_sets", i, "arm")
+        for j, inc in enumerate(aset.includes):
+            need(inc.arm, arm_ids - {aset.arm}, "arm", "analysis_sets", i, "includes", j, "arm")
+    period_ids = {p.id for p in study.periods}
+    for i, point in enumerate(study.timepoints):
+        if point.period is not None:
+            need(point.period, period_ids, "period", "timepoints", i, "period")
+    timepoint_ids = {t.id for t in study.timepoints}
     for i, res in enumerate(study.results):
         need(res.variable, variable_ids, "variable", "results", i, "variable")
-        need(res.population, populations, "population", "results", i, "population")
+        if res.population is not None:
+            need(res.population, populations, "population", "results", i, "population")
+        if res.comparison is not None:
+            for side in ("intervention", "comparator"):
+                need(getattr(res.comparison, side), compared, "arm or analysis set", "results", i, "comparison", side)
+        if res.timepoint is not None:
+            need(res.timepoint, timepoint_ids, "timepoint", "results", i, "timepoint")
     if study.assessment is not None:
         for section in ("risk_of_bias", "certainty"):
             for i, dom in enumerate(getattr(study.assessment, section).domains):

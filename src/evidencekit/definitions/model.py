@@ -15,7 +15,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       model_validator)
 
 __all__ = [
-    "Assessment", "Citation", "Recommendation", "Study", "Result", "Variable", "decimal_of",
+    "AnalysisSet", "Arm", "Assessment", "COMPARATIVE_STATISTICS", "Citation", "GROUP_STATISTICS", "NOT_ESTIMABLE",
+    "RATIO_STATISTICS", "Recommendation", "Result", "Study", "Timepoint", "Variable", "decimal_of", "p_value_parts",
 ]
 
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
@@ -107,35 +108,57 @@ class Issn(Model):
 
 
 class Journal(Model):
-    title: Text
+    title: Text | None = Field(None, description="the journal's full title, when a source gives it")
     abbreviation: Text
     issn: list[Issn] = Field(default_factory=list)
 
 
 class Citation(Model):
-    """Bibliographic data of the publication that reports the study."""
+    """Bibliographic data of the publication that reports the study (omit what the sources do not give)."""
 
     title: Text
     authors: list[Author] = Field(min_length=1)
+    authors_complete: bool = Field(True, description="false when only some authors are listed (e.g. the first "
+                                                     "author, when the full byline is not verified)")
     journal: Journal
-    volume: Text
-    issue: Text
-    pages: Annotated[str, Field(pattern=r"^[A-Za-z]?\d+(-[A-Za-z]?\d+)?$")]
+    volume: Text | None = None
+    issue: Text | None = None
+    pages: Annotated[str, Field(pattern=r"^[A-Za-z]?\d+(-[A-Za-z]?\d+)?$")] | None = None
     epub_date: DateText | None = None
     issue_date: DateText
-    doi: Annotated[str, AfterValidator(_valid_doi)]
+    doi: Annotated[str, AfterValidator(_valid_doi)] | None = None
     pmid: Annotated[str, Field(pattern=r"^[1-9]\d{0,9}$")]
     language: Literal["en"] = "en"
+    provenance: list[Provenance] = Field(min_length=1)
+
+
+DesignKind = Literal["single-group", "parallel-randomized", "crossover-randomized", "non-randomized-comparative"]
+
+
+class Registration(Model):
+    """A trial registry entry (ClinicalTrials.gov, EudraCT, ...)."""
+
+    registry: Text = Field(description="the registry's name, e.g. ClinicalTrials.gov")
+    system: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = Field(
+        None, description="the registry's identifier system URI, when one is established (e.g. https://clinicaltrials.gov)")
+    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
     provenance: list[Provenance] = Field(min_length=1)
 
 
 class Design(Model):
     """How the study was done."""
 
+    kind: DesignKind = Field("single-group", description="single-group (cohort, case series) or a comparative design "
+                                                         "with `arms`; the codes must agree with it (EK213)")
     summary: Text
-    codes: list[str] = Field(min_length=1, description="terminology keys, e.g. sevco:SEVCO:01016")
+    codes: list[str] = Field(min_length=1, description="terminology keys, e.g. study-design:SEVCO:01016")
     setting: Text | None = Field(None, description="omit when the source does not say")
+    registrations: list[Registration] = Field(default_factory=list)
     provenance: list[Provenance] = Field(min_length=1)
+
+    @property
+    def comparative(self) -> bool:
+        return self.kind != "single-group"
 
 
 class Criterion(Model):
@@ -161,6 +184,7 @@ class Subgroup(Model):
     id: Id
     title: Text
     description: Text
+    defined_by: Text = Field("Subgroup", description="what the subgroup is defined by, e.g. 'Disease presentation'")
     n: Count
     union_of: list[Id] = Field(default_factory=list, description="subgroups this one combines")
 
@@ -188,6 +212,75 @@ class Exposure(Model):
     title: Text
     description: Text
     concepts: list[str] = Field(default_factory=list, description="terminology keys")
+
+
+class Arm(Model):
+    """One arm (treatment group) of a comparative study."""
+
+    id: Id
+    role: Literal["intervention", "comparator"]
+    title: Text
+    description: Text
+    concepts: list[str] = Field(default_factory=list, description="terminology keys of what was given")
+    n: Count = Field(description="participants assigned to the arm (randomized, for a randomized design)")
+
+
+class Inclusion(Model):
+    """Members of an analysis set that come from another arm (e.g. switchers)."""
+
+    arm: Id
+    n: Count
+    reason: Text = Field(description="why they are in this set, e.g. 'switched to IVIG after deterioration'")
+
+
+class AnalysisSet(Model):
+    """A set of participants a result is analysed in, with its own N (per-protocol, safety set, ...)."""
+
+    id: Id
+    arm: Id = Field(description="the arm this set is analysed as")
+    title: Text
+    description: Text = Field(description="what the set is, e.g. 'analysed for CDASI at week 16'")
+    n: Count
+    includes: list[Inclusion] = Field(default_factory=list, description="members from other arms (a set that "
+                                                                        "crosses arms); required when N exceeds the arm's")
+
+
+class Duration(Model):
+    """A length of time from the start of the study (randomization or first treatment)."""
+
+    value: DecimalText
+    unit: Literal["days", "weeks", "months", "years"]
+
+
+class Period(Model):
+    """A phase of the study (double-blind period, open-label extension, ...)."""
+
+    id: Id
+    title: Text
+    description: Text
+    start: Duration | None = None
+    end: Duration | None = None
+    provenance: list[Provenance] = Field(min_length=1)
+
+
+class Timepoint(Model):
+    """When a result was measured: at a time, or over a window, within a period."""
+
+    id: Id
+    title: Text
+    at: Duration | None = Field(None, description="a point in time, e.g. {value: 16, unit: weeks}")
+    start: Duration | None = Field(None, description="the start of a window (with `end`)")
+    end: Duration | None = None
+    period: Id | None = Field(None, description="the period it falls in")
+    provenance: list[Provenance] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "Timepoint":
+        if self.at is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give either `at` or `start`/`end`, not both")
+        if self.at is None and self.end is None:
+            raise ValueError("give `at` (a point in time) or `end` (and `start`) for a window")
+        return self
 
 
 class Range(Model):
@@ -225,25 +318,133 @@ class Denominator(Model):
     provenance: list[Provenance] = Field(default_factory=list)
 
 
+#: Statistics about one group (an arm, analysis set, population or subgroup).
+GROUP_STATISTICS = ("proportion", "mean", "median", "count", "finding")
+#: Statistics that compare two groups.
+COMPARATIVE_STATISTICS = ("risk-difference", "relative-risk", "odds-ratio", "hazard-ratio", "mean-difference",
+                          "median-difference")
+RATIO_STATISTICS = ("relative-risk", "odds-ratio", "hazard-ratio")
+NOT_ESTIMABLE = "not estimable"
+_P_VALUE = re.compile(r"^(<|<=|>|>=|=)?\s*(0|1)?(\.\d+)?$")
+
+
+def _bound_text(value: object) -> str:
+    if isinstance(value, str) and value.strip().lower() in (NOT_ESTIMABLE, "ne", "not estimated"):
+        return NOT_ESTIMABLE
+    return _decimal_text(value)
+
+
+def _p_value_text(value: object) -> str:
+    if isinstance(value, bool):
+        raise ValueError("expected a p-value such as 0.03, '<0.001' or '=0.0008'")
+    text = str(value).strip().replace(" ", "")
+    if not _P_VALUE.match(text) or not any(c.isdigit() for c in text):
+        raise ValueError("expected a p-value as reported: 0.03, '<0.001', '=0.0008' (quote it when it starts with <)")
+    return text
+
+
+#: A CI bound as reported: a decimal, or `not estimable` (an open interval).
+BoundText = Annotated[str, BeforeValidator(_bound_text), WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL.pattern},
+               {"const": NOT_ESTIMABLE}], "description": "a decimal number, or 'not estimable'"})]
+#: A p-value as reported, possibly an inequality.
+PValueText = Annotated[str, BeforeValidator(_p_value_text), WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _P_VALUE.pattern}],
+     "description": "as reported: 0.03, '<0.001', '=0.0008'"})]
+
+
+def p_value_parts(text: str) -> tuple[str, Decimal]:
+    """('<', Decimal('0.001')) for '<0.001'; '=' when no comparator is written."""
+    match = re.match(r"^(<=|>=|<|>|=)?(.*)$", text)
+    assert match is not None
+    return match.group(1) or "=", Decimal(match.group(2))
+
+
+class Comparison(Model):
+    """The two groups (arms or analysis sets) a comparative result compares."""
+
+    intervention: Id
+    comparator: Id
+
+
+class StatisticalModel(Model):
+    """How an adjusted estimate was obtained, as reported (e.g. ANCOVA with baseline as covariate)."""
+
+    description: Text
+    adjusted: bool = Field(True, description="the estimate is adjusted (not the raw difference of the arms)")
+
+
 class Result(Model):
-    """One reported result."""
+    """One reported result: about one group, or comparing two (`comparison`)."""
 
     id: Id
     variable: Id
-    population: Id = Field(description="the population id or a subgroup id")
-    statistic: Literal["proportion", "mean", "finding"]
+    population: Id | None = Field(None, description="the group it is about: population, subgroup, arm or analysis "
+                                                    "set id (not with `comparison`)")
+    comparison: Comparison | None = Field(None, description="the two groups a between-group result compares")
+    timepoint: Id | None = Field(None, description="when it was measured (a `timepoints` id)")
+    statistic: Literal["proportion", "mean", "median", "count", "finding", "risk-difference", "relative-risk",
+                       "odds-ratio", "hazard-ratio", "mean-difference", "median-difference"]
     value: DecimalText | None = Field(None, description="as reported, e.g. 83 for 83%")
-    scale: Literal["percent", "fraction"] | None = None
+    scale: Literal["percent", "fraction", "percentage-points"] | None = Field(
+        None, description="required for proportions (percent or fraction) and risk differences "
+                          "(percentage-points or fraction)")
     unit: Text | None = None
     sd: DecimalText | None = None
-    ci_low: DecimalText | None = None
-    ci_high: DecimalText | None = None
+    se: DecimalText | None = Field(None, description="standard error, when reported")
+    ci_low: BoundText | None = None
+    ci_high: BoundText | None = None
     ci_level: DecimalText | None = None
-    events: StrictInt | None = Field(None, ge=0, description="count reported by the source")
-    denominator: Denominator
+    iqr_low: DecimalText | None = None
+    iqr_high: DecimalText | None = None
+    range_low: DecimalText | None = None
+    range_high: DecimalText | None = None
+    p_value: PValueText | None = None
+    affected: StrictInt | None = Field(None, ge=0, description="patients with the event, as reported "
+                                                               "(FHIR numberAffected)")
+    event_count: StrictInt | None = Field(None, ge=0, description="number of events, as reported "
+                                                                  "(FHIR numberOfEvents); a patient may have several")
+    model: StatisticalModel | None = None
+    denominator: Denominator | None = Field(None, description="who a group statistic is about (not with `comparison`)")
     text: Text = Field(description="the result in words")
     derived: Derivation | None = None
     provenance: list[Provenance] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Result":
+        comparative = self.statistic in COMPARATIVE_STATISTICS
+        if comparative:
+            if self.comparison is None:
+                raise ValueError(f"a {self.statistic} compares two groups: give `comparison: "
+                                 "{intervention: <arm>, comparator: <arm>}`")
+            for name in ("population", "denominator", "affected", "event_count", "sd", "iqr_low", "iqr_high"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"`{name}` belongs to a result about one group, not to a {self.statistic}; "
+                                     "give it on each group's own result")
+        else:
+            if self.comparison is not None:
+                raise ValueError(f"a {self.statistic} is about one group: give `population`, not `comparison` "
+                                 f"(between-group statistics: {', '.join(COMPARATIVE_STATISTICS)})")
+            if self.population is None:
+                raise ValueError("say which group the result is about: `population: <id>`")
+            if self.denominator is None:
+                raise ValueError("give `denominator`: {kind: population}, {kind: count, value: N} or "
+                                 "{kind: unknown, note: ...}")
+        if self.statistic != "risk-difference" and self.scale == "percentage-points":
+            raise ValueError("`scale: percentage-points` is for a risk difference; a proportion is "
+                             "`percent` or `fraction`")
+        if self.statistic == "risk-difference" and self.scale == "percent":
+            raise ValueError("a risk difference is in `percentage-points` (35 for 35 points) or a `fraction` (0.35)")
+        return self
+
+    @property
+    def comparative(self) -> bool:
+        return self.statistic in COMPARATIVE_STATISTICS
+
+    @property
+    def percent(self) -> bool:
+        """Whether value and CI are written per hundred (percent or percentage points)."""
+        return self.scale in ("percent", "percentage-points")
 
 
 class Limitation(Model):
@@ -371,7 +572,12 @@ class Study(Model):
     citation: Citation
     design: Design
     population: Population
-    exposure: Exposure
+    exposure: Exposure | None = Field(None, description="what a single-group study's population received "
+                                                        "(comparative designs give `arms` instead)")
+    arms: list[Arm] = Field(default_factory=list, description="the arms of a comparative design")
+    analysis_sets: list[AnalysisSet] = Field(default_factory=list)
+    periods: list[Period] = Field(default_factory=list)
+    timepoints: list[Timepoint] = Field(default_factory=list)
     variables: list[Variable] = Field(min_length=1)
     results: list[Result] = Field(min_length=1)
     limitations: list[Limitation] = Field(default_factory=list)
@@ -389,8 +595,22 @@ class Study(Model):
         return None
 
     def population_ids(self) -> dict[str, int | None]:
-        """Population and subgroup ids with their N."""
+        """Every group a result can be about (population, subgroups, arms, analysis sets) with its N."""
         sizes: dict[str, int | None] = {self.population.id: self.population.n.value}
         for sub in self.population.subgroups:
             sizes[sub.id] = sub.n.value
+        for arm in self.arms:
+            sizes[arm.id] = arm.n.value
+        for aset in self.analysis_sets:
+            sizes[aset.id] = aset.n.value
         return sizes
+
+    def arm_of(self, group: str) -> "Arm | None":
+        """The arm a group id is (an arm id) or is analysed as (an analysis set id)."""
+        for arm in self.arms:
+            if arm.id == group:
+                return arm
+        for aset in self.analysis_sets:
+            if aset.id == group:
+                return next((a for a in self.arms if a.id == aset.arm), None)
+        return None

@@ -113,10 +113,15 @@ def render_output(result: CompileResult, config: Config) -> dict[str, bytes]:
     files["transaction.json"] = dumps_bundle(transaction, pretty)
     for rtype, lines in sorted(per_type.items()):
         files[f"ndjson/{rtype}.ndjson"] = b"\n".join(lines) + b"\n"
+    for definition in result.definitions:
+        name = f"{definition['resourceType']}-{definition['id']}.json"
+        text = dumps_bytes(definition)
+        files[f"definitions/{name}"] = text
+        package_members.append((f"package/{name}", text))
     package_json = dumps_bytes(_package_json(config))
     files["package/package.json"] = package_json
     package_members.append(("package/package.json", package_json))
-    package_members.append(("package/.index.json", dumps_bytes(_index_json(resources))))
+    package_members.append(("package/.index.json", dumps_bytes(_index_json(resources + result.definitions))))
     files[f"package/{config.package_name}-{config.version}.tgz"] = _tgz(package_members)
     files["source-map.json"] = dumps_bytes(_source_map(result))
     return files

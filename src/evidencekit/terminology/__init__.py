@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CONCEPTS", "Concept", "SYSTEMS", "codeable", "concept"]
+__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "SYSTEMS", "codeable", "concept", "duration_unit"]
 
 Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
@@ -86,6 +86,22 @@ _ROWS: list[tuple[str, str, str, Status, str]] = [
     ("study-design", "SEVCO:01039", "Real world data collection from healthcare records", "hl7",
      _R5.format("study-design")),
     ("study-design", "SEVCO:01028", "Longitudinal data collection", "hl7", _R5.format("study-design")),
+    # design codes of comparative studies; each also checked (code, display ignoring case) against the
+    # IG-R5 SEVCO example code system (tests/test_terminology.py)
+    ("study-design", "SEVCO:01001", "Interventional research", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01003", "randomized assignment", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01005", "Non-randomized assignment", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01010", "Comparative study design", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01011", "Parallel cohort design", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01012", "Crossover cohort design", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01024", "Controlled crossover cohort design", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01023", "Non-comparative study design", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01029", "Clinical trial", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01035", "Phase 3 Trial", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01043", "Multicentric", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01060", "Blinding of study participants", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01061", "Blinding of intervention providers", "hl7", _R5.format("study-design")),
+    ("study-design", "SEVCO:01062", "Blinding of outcome assessors", "hl7", _R5.format("study-design")),
     ("sevco", "SEVCO:00001", "Bias", "ig-example", _IG_ROB),
     ("sevco", "SEVCO:00003", "Participant Selection Bias", "ig-example", _IG_ROB),
     ("sevco", "SEVCO:00016", "Confounding Covariate Bias", "ig-example", _IG_ROB),
@@ -113,6 +129,34 @@ CONCEPTS: dict[str, Concept] = {
     f"{prefix}:{code}": Concept(f"{prefix}:{code}", SYSTEMS[prefix], code, display, status, source)
     for prefix, code, display, status, source in _ROWS
 }
+
+
+#: What each design kind of the definitions format means in SEVCO terms (study-design codes):
+#: every code of ``requires`` must be among a study's codes (one of each inner tuple), and none
+#: of ``forbids``. Source: the SEVCO hierarchy of hl7.fhir.r5.core 5.0.0 CodeSystem-study-design
+#: (01003 randomized assignment and 01005 non-randomized assignment are children of 01001
+#: interventional research; 01011 parallel and 01012 crossover cohort design of 01010 comparative
+#: study design; 01016 uncontrolled cohort design of 01023 non-comparative study design).
+_COMPARATIVE = ("SEVCO:01010", "SEVCO:01011", "SEVCO:01012", "SEVCO:01024", "SEVCO:01013", "SEVCO:01014",
+                "SEVCO:01015")
+DESIGN_KINDS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    "single-group": {"requires": (("SEVCO:01023", "SEVCO:01016", "SEVCO:01017"),),
+                     "forbids": (_COMPARATIVE + ("SEVCO:01003",),)},
+    "parallel-randomized": {"requires": (("SEVCO:01003",), ("SEVCO:01011",)),
+                            "forbids": (("SEVCO:01005", "SEVCO:01012", "SEVCO:01023", "SEVCO:01016"),)},
+    "crossover-randomized": {"requires": (("SEVCO:01003",), ("SEVCO:01012", "SEVCO:01024")),
+                             "forbids": (("SEVCO:01005", "SEVCO:01011", "SEVCO:01023", "SEVCO:01016"),)},
+    "non-randomized-comparative": {"requires": (_COMPARATIVE,),
+                                   "forbids": (("SEVCO:01003", "SEVCO:01023", "SEVCO:01016"),)},
+}
+
+#: UCUM codes of the units a timepoint may use (hl7.fhir.r5.core 5.0.0 ValueSet-units-of-time).
+DURATION_UNITS = {"days": "d", "weeks": "wk", "months": "mo", "years": "a"}
+
+
+def duration_unit(unit: str) -> str:
+    """The UCUM code for a duration unit of the definitions format ('weeks' -> 'wk')."""
+    return DURATION_UNITS[unit]
 
 
 def concept(key: str) -> Concept | None:

@@ -18,6 +18,7 @@ __all__ = ["PROFILE_RULES", "validate_profiles"]
 EBM = "http://hl7.org/fhir/uv/ebm/StructureDefinition/"
 _ROLE_EXT = EBM + "variable-definition-variable-role-code"
 _VARDEF_EXT = EBM + "evidence-variable-definition"
+_COMPARATOR_EXT = EBM + "variable-definition-comparator-category"
 Problem = tuple[str, str]  # (fhir path, message)
 Resolver = Callable[[Json], Json | None]
 
@@ -93,6 +94,104 @@ def non_comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
                    "non-comparative-evidence: outcome observed must be a VariableDefinition")
 
 
+def _slices(defs: list[Json], names: tuple[str, ...]) -> dict[str, list[int]]:
+    by_slice: dict[str, list[int]] = {name: [] for name in names}
+    for i, vd in enumerate(defs):
+        notes = [n.get("text") for n in vd.get("note", [])]
+        for name in names:
+            if name in notes:
+                by_slice[name].append(i)
+    return by_slice
+
+
+def _role_code(vd: Json) -> str | None:
+    return next((e.get("valueCode") for e in vd.get("extension", []) if e.get("url") == _ROLE_EXT), None)
+
+
+def comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """ComparativeEvidence: population 1..*, exposure 1..1 (a GroupAssignment, with the
+    comparator-category extension naming one of its categories), outcome 1..*."""
+    defs = r.get("variableDefinition", [])
+    if len(defs) < 3:
+        yield "Evidence.variableDefinition", "comparative-evidence: variableDefinition is 3..*"
+    by_slice = _slices(defs, ("population", "exposure", "outcome"))
+    for name in ("population", "outcome"):
+        if not by_slice[name]:
+            yield "Evidence.variableDefinition", f"comparative-evidence: slice {name} is 1..*"
+    if len(by_slice["exposure"]) != 1:
+        yield ("Evidence.variableDefinition",
+               f"comparative-evidence: slice exposure is 1..1, found {len(by_slice['exposure'])}")
+    for name, indexes in by_slice.items():
+        for i in indexes:
+            if _role_code(defs[i]) != name:
+                yield (f"Evidence.variableDefinition[{i}].extension",
+                       f"comparative-evidence: slice {name} needs variableRoleCode {name}")
+            comparators = [e for e in defs[i].get("extension", []) if e.get("url") == _COMPARATOR_EXT]
+            if name == "exposure" and len(comparators) != 1:
+                yield (f"Evidence.variableDefinition[{i}].extension",
+                       "comparative-evidence: exposure needs exactly one comparator-category extension")
+            if name == "outcome" and comparators:
+                yield (f"Evidence.variableDefinition[{i}].extension",
+                       "comparative-evidence: outcome has no comparator-category extension (0..0)")
+    for i in by_slice["population"]:
+        target = resolve(defs[i].get("observed", {}))
+        if target is not None and not (_profiles(target) & _POPULATION_TARGETS):
+            yield (f"Evidence.variableDefinition[{i}].observed",
+                   "comparative-evidence: population observed must be a StudyGroup, ExposureGroup, "
+                   "ComparatorGroup or MetaanalysisStudyGroup")
+    for i in by_slice["exposure"]:
+        target = resolve(defs[i].get("observed", {}))
+        if target is not None and "group-assignment" not in _profiles(target):
+            yield (f"Evidence.variableDefinition[{i}].observed",
+                   "comparative-evidence: exposure observed must be a GroupAssignment")
+        comparator = next((e.get("valueString") for e in defs[i].get("extension", [])
+                           if e.get("url") == _COMPARATOR_EXT), None)
+        names = [c.get("name") for c in (target or {}).get("category", [])]
+        if target is not None and comparator is not None and comparator not in names:
+            yield (f"Evidence.variableDefinition[{i}].extension",
+                   f"comparative-evidence: comparator category '{comparator}' is not a category of "
+                   f"{target.get('resourceType')}/{target.get('id')}")
+    for i in by_slice["outcome"]:
+        target = resolve(defs[i].get("observed", {}))
+        if target is not None and not (_profiles(target) & {"variable-definition", "group-assignment"}):
+            yield (f"Evidence.variableDefinition[{i}].observed",
+                   "comparative-evidence: outcome observed must be a VariableDefinition")
+
+
+def _arm_evidence(profile: str, targets: set[str]) -> Callable[[Json, Resolver], Iterator[Problem]]:
+    def rule(r: Json, resolve: Resolver) -> Iterator[Problem]:
+        defs = r.get("variableDefinition", [])
+        for i in _slices(defs, ("population",))["population"]:
+            target = resolve(defs[i].get("observed", {}))
+            if target is not None and not (_profiles(target) & targets):
+                yield (f"Evidence.variableDefinition[{i}].observed",
+                       f"{profile}: population observed must be one of "
+                       + ", ".join(sorted(targets)))
+    rule.__name__ = profile.replace("-", "_")
+    return rule
+
+
+intervention_only_evidence = _arm_evidence("intervention-only-evidence", {"exposure-group", "metaanalysis-study-group"})
+comparator_only_evidence = _arm_evidence("comparator-only-evidence",
+                                         {"exposure-group", "comparator-group", "metaanalysis-study-group"})
+
+
+def group_assignment(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """GroupAssignment: definition coded as defined-in-handling-and-category; 2..* named categories."""
+    defs = [e for e in r.get("extension", []) if e.get("url") == _VARDEF_EXT]
+    codes = _codes(((defs[0].get("valueCodeableReference") or {}).get("concept")) if defs else None)
+    if len(codes) != 1 or ("https://fevir.net/resources/CodeSystem/179423", "defined-in-handling-and-category") \
+            not in codes:
+        yield ("EvidenceVariable.extension",
+               "group-assignment: definition concept is 1..1 defined-in-handling-and-category")
+    categories = r.get("category", [])
+    if len(categories) < 2:
+        yield "EvidenceVariable.category", "group-assignment: category is 2..*"
+    for i, category in enumerate(categories):
+        if not category.get("name"):
+            yield f"EvidenceVariable.category[{i}].name", "group-assignment: category.name is 1..1"
+
+
 def variable_definition(r: Json, resolve: Resolver) -> Iterator[Problem]:
     defs = [e for e in r.get("extension", []) if e.get("url") == _VARDEF_EXT]
     if len(defs) != 1 or "valueCodeableReference" not in defs[0]:
@@ -147,10 +246,14 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
     "single-study-evidence": (evidence_r6, single_study_evidence),
     "non-comparative-evidence": (evidence_r6, non_comparative_evidence),
     "baseline-measure-evidence": (evidence_r6, non_comparative_evidence),
-    "intervention-only-evidence": (evidence_r6, non_comparative_evidence),
+    "intervention-only-evidence": (evidence_r6, non_comparative_evidence, intervention_only_evidence),
+    "comparator-only-evidence": (evidence_r6, non_comparative_evidence, comparator_only_evidence),
+    "comparative-evidence": (evidence_r6, comparative_evidence),
     "variable-definition": (variable_definition,),
+    "group-assignment": (variable_definition, group_assignment),
     "study-group": (study_group,),
     "exposure-group": (),
+    "comparator-group": (),
     "cohort-definition": (cohort_definition,),
     "study-eligibility-criteria": (cohort_definition,),
     "evidence-report": (evidence_report,),

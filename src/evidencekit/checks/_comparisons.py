@@ -1,0 +1,87 @@
+"""What the comparison rules share: each between-group result with the group results it compares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..definitions.loader import LoadedStudy
+from ..definitions.model import RATIO_STATISTICS, Result
+from ..effects import Interval, reported
+from ..stats import grim_proportion
+
+__all__ = ["Compared", "comparisons", "count_of", "level_of"]
+
+_PROPORTION_EFFECTS = ("risk-difference", "relative-risk", "odds-ratio")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A between-group result (at ``index``) and the results of its two groups, when there are any."""
+
+    index: int
+    result: Result
+    intervention: tuple[int, Result] | None
+    comparator: tuple[int, Result] | None
+
+    @property
+    def ratio(self) -> bool:
+        return self.result.statistic in RATIO_STATISTICS
+
+    @property
+    def scale(self) -> float:
+        """Factor from the FHIR scale (fractions) to the authored one (percentage points)."""
+        return 100.0 if self.result.percent else 1.0
+
+    def counts(self, loaded: LoadedStudy) -> tuple[int, int, int, int] | None:
+        """(k1, n1, k2, n2) of two proportion results, when every count is known or unique (GRIM)."""
+        if self.intervention is None or self.comparator is None or self.result.statistic not in _PROPORTION_EFFECTS:
+            return None
+        out: list[int] = []
+        for _, res in (self.intervention, self.comparator):
+            if res.statistic != "proportion":
+                return None
+            pair = count_of(loaded, res)
+            if pair is None:
+                return None
+            out += pair
+        return out[0], out[1], out[2], out[3]
+
+    def means(self, loaded: LoadedStudy) -> tuple[Interval, Interval, int, Interval, Interval, int] | None:
+        """Mean, SD and n of both groups for a mean difference, when all are reported."""
+        if self.intervention is None or self.comparator is None or self.result.statistic != "mean-difference":
+            return None
+        out: list[object] = []
+        for _, res in (self.intervention, self.comparator):
+            n = loaded.study.denominator_of(res)
+            if res.statistic != "mean" or res.value is None or res.sd is None or n is None or n < 2:
+                return None
+            out += [reported(res.value), reported(res.sd), n]
+        return tuple(out)  # type: ignore[return-value]
+
+
+def count_of(loaded: LoadedStudy, result: Result) -> tuple[int, int] | None:
+    """(k, n) of a proportion: the reported count, or the only count its percentage allows."""
+    n = loaded.study.denominator_of(result)
+    if n is None or n == 0 or result.value is None or result.scale is None:
+        return None
+    if result.affected is not None:
+        return result.affected, n
+    counts = grim_proportion(result.value, n, percent=result.percent)[1]
+    return (counts[0], n) if len(counts) == 1 else None
+
+
+def level_of(result: Result) -> float:
+    return float(result.ci_level) if result.ci_level is not None else 0.95
+
+
+def comparisons(loaded: LoadedStudy) -> Iterator[Compared]:
+    """Every between-group result, with the group results of the same variable and timepoint."""
+    results = loaded.study.results
+    by_group = {(r.variable, r.timepoint, r.population): (i, r) for i, r in enumerate(results)
+                if not r.comparative and r.population is not None}
+    for i, res in enumerate(results):
+        if res.comparison is None:
+            continue
+        yield Compared(i, res, by_group.get((res.variable, res.timepoint, res.comparison.intervention)),
+                       by_group.get((res.variable, res.timepoint, res.comparison.comparator)))

@@ -1,0 +1,59 @@
+"""The StructureDefinitions of evidencekit's own extensions (shipped in the FHIR package)."""
+
+from __future__ import annotations
+
+from ..config import Config
+from .context import Json
+
+__all__ = ["derived_value_definition"]
+
+
+def derived_value_definition(config: Config) -> Json:
+    """``derived-value``: marks a value evidencekit derived (not reported by the source) and says how.
+
+    On an ``Evidence.statistic`` it names the derived element (``element``, a path relative to
+    the statistic, e.g. ``numberAffected``); on an ``attributeEstimate`` it marks the whole
+    estimate (e.g. a Wilson CI). ``method`` says how the value was derived.
+    """
+    url = f"{config.canonical_base}/StructureDefinition/derived-value"
+    root = "Extension"
+    elements: list[Json] = [
+        {"id": root, "path": root, "short": "A value derived by evidencekit, not reported by the source",
+         "definition": "Marks a value that the source does not state, and says how it was derived.",
+         "min": 0, "max": "*"},
+        {"id": f"{root}.extension", "path": f"{root}.extension", "min": 1},
+        {"id": f"{root}.extension:element", "path": f"{root}.extension", "sliceName": "element", "min": 0,
+         "max": "*", "short": "Path of the derived element, relative to the extended element"},
+        {"id": f"{root}.extension:element.url", "path": f"{root}.extension.url", "fixedUri": "element"},
+        {"id": f"{root}.extension:element.value[x]", "path": f"{root}.extension.value[x]", "min": 1,
+         "type": [{"code": "string"}]},
+        {"id": f"{root}.extension:method", "path": f"{root}.extension", "sliceName": "method", "min": 1, "max": "1",
+         "short": "How the value was derived"},
+        {"id": f"{root}.extension:method.url", "path": f"{root}.extension.url", "fixedUri": "method"},
+        {"id": f"{root}.extension:method.value[x]", "path": f"{root}.extension.value[x]", "min": 1,
+         "type": [{"code": "string"}]},
+        {"id": f"{root}.url", "path": f"{root}.url", "fixedUri": url},
+        {"id": f"{root}.value[x]", "path": f"{root}.value[x]", "max": "0"},
+    ]
+    elements[1]["slicing"] = {"discriminator": [{"type": "value", "path": "url"}], "rules": "closed"}
+    return {
+        "resourceType": "StructureDefinition",
+        "id": "derived-value",
+        "url": url,
+        "version": config.version,
+        "name": "DerivedValue",
+        "title": "Derived value (evidencekit)",
+        "status": "active",
+        "publisher": config.publisher,
+        "description": "Marks a value evidencekit derived from reported values (for example a count from a "
+                       "percentage, a Wilson confidence interval, or a summed N) and says how.",
+        "fhirVersion": "5.0.0",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [{"type": "element", "expression": "Evidence.statistic"},
+                    {"type": "element", "expression": "Evidence.statistic.attributeEstimate"}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {"element": elements},
+    }
