@@ -57,7 +57,8 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory, fhir_server: str) -> Pat
     """The seed study under its own id, built and pushed into HAPI."""
     work = tmp_path_factory.mktemp("e2e")
     definitions = work / "definitions"
-    shutil.copytree(DEFINITIONS, definitions)
+    shutil.copytree(DEFINITIONS / "sources", definitions / "sources")
+    shutil.copy(DEFINITIONS / "galimberti-2018-ivig-cutaneous-dm.yaml", definitions)
     seed = definitions / "galimberti-2018-ivig-cutaneous-dm.yaml"
     seed.write_text(seed.read_text(encoding="utf-8").replace("\nid: galimberti-2018\n", f"\nid: {STUDY}\n", 1),
                     encoding="utf-8")

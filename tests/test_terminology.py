@@ -38,3 +38,83 @@ def test_plan_definition_codes_exist_in_the_hl7_code_systems() -> None:
     for system, code in used:
         assert system in codesystems, system
         assert code in codesystems[system], (system, code)
+
+
+def _package_code_systems() -> dict[str, dict[str, str]]:
+    """code -> display of every CodeSystem in the pinned R5 packages."""
+    from conftest import r5_packages
+    from evidencekit.validate.generate_spec import _read_package
+
+    out: dict[str, dict[str, str]] = {}
+
+    def walk(concepts: list, into: dict[str, str]) -> None:
+        for c in concepts:
+            into[c["code"]] = c.get("display", "")
+            walk(c.get("concept", []), into)
+
+    for package in r5_packages():
+        for url, definition in _read_package(package).items():
+            if definition["resourceType"] == "CodeSystem" and url not in out:
+                walk(definition.get("concept", []), out.setdefault(url, {}))
+    return out
+
+
+def test_statistic_and_estimate_codes_and_displays_are_the_packages() -> None:
+    """Every statistic, attribute-estimate and model code the evidence compiler writes, with its display."""
+    from evidencekit.compile.evidence import ADJUSTED, ESTIMATE_TYPES, STATISTIC_TYPES
+
+    systems = _package_code_systems()
+    for coding in [*STATISTIC_TYPES.values(), *ESTIMATE_TYPES.values(), ADJUSTED]:
+        assert systems[coding["system"]][coding["code"]] == coding["display"], coding
+
+
+def test_hl7_concept_displays_are_the_packages() -> None:
+    systems = _package_code_systems()
+    for concept in CONCEPTS.values():
+        if concept.status == "hl7":
+            assert systems[concept.system][concept.code] == concept.display, concept.key
+
+
+def test_design_codes_are_in_the_ig_sevco_code_system() -> None:
+    """Study-design codes (emitted with the R5 study-design system) also exist in the EBM IG's SEVCO."""
+    import json
+
+    from conftest import ROOT
+
+    path = (ROOT.parent / "shared" / "reference" / "ebm-ig-r5" / "input" / "examples" /
+            "StructureDefinition-scientific-evidence-code-system-sevco-exam-example.json")
+    if not path.exists():
+        import pytest
+
+        pytest.skip("the EBM IG reference is not beside this checkout")
+    sevco: dict[str, str] = {}
+
+    def walk(concepts: list) -> None:
+        for c in concepts:
+            sevco[c["code"]] = c.get("display", "")
+            walk(c.get("concept", []))
+
+    walk(json.loads(path.read_text(encoding="utf-8"))["concept"])
+    design = [c for c in CONCEPTS.values() if c.key.startswith("study-design:")]
+    assert len(design) >= 18
+    for concept in design:
+        assert sevco[concept.code].lower() == concept.display.lower().strip(), concept.key
+
+
+def test_design_kinds_only_name_study_design_codes_we_know() -> None:
+    from evidencekit.terminology import DESIGN_KINDS
+
+    for kind, rules in DESIGN_KINDS.items():
+        for group in (*rules["requires"], *rules["forbids"]):
+            for code in group:
+                assert code in spec().codesystems["http://hl7.org/fhir/study-design"], (kind, code)
+
+
+def test_duration_units_are_ucum_units_of_time() -> None:
+    from conftest import r5_packages
+    from evidencekit.terminology import DURATION_UNITS
+    from evidencekit.validate.generate_spec import _read_package
+
+    value_set = _read_package(r5_packages()[0])["http://hl7.org/fhir/ValueSet/units-of-time"]
+    codes = {c["code"] for inc in value_set["compose"]["include"] for c in inc.get("concept", [])}
+    assert set(DURATION_UNITS.values()) <= codes

@@ -93,17 +93,27 @@ def check_command(definitions: Path, fmt: str, show_info: bool) -> int:
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Settings file (default: ./evidencekit.yaml if present).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--no-derived", is_flag=True,
+              help="Emit no derived values (counts from percentages, Wilson CIs, summed Ns): only what the "
+                   "sources report.")
 @_show_info_option
 @_guard
-def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str, show_info: bool) -> int:
+def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str, no_derived: bool,
+                  show_info: bool) -> int:
     """Check, compile and validate DEFINITIONS, then write OUTPUT/r5 atomically."""
+    from .config import load_config
     from .pipeline import build
 
     if config_path is None and _DEFAULT_CONFIG.is_file():
         config_path = _DEFAULT_CONFIG
     if config_path is not None and not config_path.is_file():
         raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
-    result = build(definitions, output, config_path=config_path)
+    config, problems = load_config(config_path)
+    if config is None:
+        return _emit(problems, fmt, "nothing written: the settings file is invalid", show_info=show_info)
+    if no_derived:
+        config = config.model_copy(update={"derived_values": False})
+    result = build(definitions, output, config=config)
     summary = ""
     if result.written_to is not None and result.compiled is not None:
         counts = Counter(r["resourceType"] for r in result.compiled.resources)

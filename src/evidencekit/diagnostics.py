@@ -49,7 +49,7 @@ CODES: dict[str, str] = {
     "EK205": "mean not reachable from integer data (GRIM)",
     "EK206": "standard deviation negative or impossible for the declared range",
     "EK207": "confidence interval does not contain its estimate",
-    "EK208": "consistency check not testable (denominator unknown or too large)",
+    "EK208": "consistency check not testable (denominator unknown, N too large, or paired data)",
     "EK209": "provenance quote not found in the source document",
     "EK210": "reported number does not appear in its provenance quote",
     "EK211": "subgroup results are inconsistent with the total",

@@ -7,10 +7,11 @@ from typing import Iterator
 
 from ..definitions.loader import LoadedStudy
 from ..definitions.model import RATIO_STATISTICS, Result
+from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, reported
 from ..stats import grim_proportion
 
-__all__ = ["Compared", "comparisons", "count_of", "level_of"]
+__all__ = ["Compared", "comparisons", "count_of", "level_of", "paired"]
 
 _PROPORTION_EFFECTS = ("risk-difference", "relative-risk", "odds-ratio")
 
@@ -69,6 +70,16 @@ def count_of(loaded: LoadedStudy, result: Result) -> tuple[int, int] | None:
         return result.affected, n
     counts = grim_proportion(result.value, n, percent=result.percent)[1]
     return (counts[0], n) if len(counts) == 1 else None
+
+
+def paired(loaded: LoadedStudy, item: Compared, field: str) -> Diagnostic | None:
+    """EK208 for a crossover comparison: independent-groups methods do not apply to paired data."""
+    if loaded.study.design.kind != "crossover-randomized":
+        return None
+    return loaded.diag("EK208", Severity.INFO,
+                       f"result '{item.result.id}': not recomputed: in a crossover design both groups are the same "
+                       "patients, and methods for independent groups do not apply (the within-patient correlation "
+                       "is not reported)", "results", item.index, field)
 
 
 def level_of(result: Result) -> float:

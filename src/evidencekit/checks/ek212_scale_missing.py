@@ -36,7 +36,7 @@ def ek212_scale_missing(loaded: LoadedStudy) -> Iterator[Diagnostic]:
             continue
         if result.statistic == "proportion":
             shown = result.value or result.ci_low or "the value"
-            guess = (f"{shown} with `scale: fraction` is {Decimal(shown) * 100:g}%, with `scale: percent` it is "
+            guess = (f"{shown} with `scale: fraction` is {format((Decimal(shown) * 100).normalize(), 'f')}%, with `scale: percent` it is "
                      f"{shown}%" if result.value is not None else "")
             hint = ("write `scale: percent` (83 for 83%) or `scale: fraction` (0.83 for 83%)"
                     + (f"; {guess}" if guess else ""))

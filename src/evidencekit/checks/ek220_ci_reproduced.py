@@ -6,7 +6,7 @@ from ..definitions.loader import LoadedStudy
 from ..definitions.model import NOT_ESTIMABLE
 from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, difference_cis, mean_ci, mean_difference_cis, reported
-from ._comparisons import comparisons, level_of
+from ._comparisons import comparisons, paired, level_of
 
 
 def _both(low: str | None, high: str | None) -> bool:
@@ -23,8 +23,8 @@ def ek220_ci_reproduced(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     ratios); a mean difference's CI with Welch and pooled-variance t from the
     arms' means, SDs and ns; a single mean's CI as mean +/- t SD/sqrt(n). The
     rule says which method reproduces the reported bounds at their precision
-    (info, EK225) and warns when none does. Adjusted estimates are not
-    recomputed.
+    (info, EK225) and warns when none does. Adjusted estimates, and the
+    paired comparisons of a crossover design, are not recomputed (EK208).
 
     Reference: Newcombe RG. Interval estimation for the difference between
     independent proportions. Stat Med 1998;17:873-890; Altman DG, et al.
@@ -45,6 +45,10 @@ def ek220_ci_reproduced(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     study = loaded.study
     for item in comparisons(loaded):
         result = item.result
+        skip = paired(loaded, item, "ci_low") if result.ci_low is not None else None
+        if skip is not None:
+            yield skip
+            continue
         if not _both(result.ci_low, result.ci_high) or (result.model is not None and result.model.adjusted):
             continue
         low, high = reported(result.ci_low or "0"), reported(result.ci_high or "0")

@@ -5,7 +5,7 @@ from typing import Iterator
 from ..definitions.loader import LoadedStudy
 from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, mean_tests, proportion_tests
-from ._comparisons import comparisons
+from ._comparisons import comparisons, paired
 from .ek221_p_value_ci import p_agrees
 
 
@@ -18,7 +18,8 @@ def ek222_p_value_test(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     from the arms' means, SDs and ns. It says which tests give the reported P
     (an inequality is checked as one; info, EK225), and warns when none does,
     unless the result names an adjusted or stratified `model` (whose P cannot
-    be recomputed from the arm totals).
+    be recomputed from the arm totals). Paired comparisons of a crossover design
+    are not recomputed (EK208).
 
     Reference: Altman DG. Practical Statistics for Medical Research. Chapman &
     Hall 1991, ch. 10 and 9; scipy.stats chi2_contingency, fisher_exact,
@@ -34,6 +35,10 @@ def ek222_p_value_test(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     """
     for item in comparisons(loaded):
         result = item.result
+        skip = paired(loaded, item, "p_value") if result.p_value is not None else None
+        if skip is not None:
+            yield skip
+            continue
         if result.p_value is None:
             continue
         counts, means = item.counts(loaded), item.means(loaded)
@@ -49,7 +54,7 @@ def ek222_p_value_test(loaded: LoadedStudy) -> Iterator[Diagnostic]:
                           for name, p in tests.items())
         if agree:
             yield loaded.diag("EK225", Severity.INFO,
-                              f"result '{result.id}': P {result.p_value} reproduced by {', '.join(agree)}",
+                              f"result '{result.id}': P {result.p_value} agrees with {', '.join(agree)}",
                               "results", item.index, "p_value")
         elif result.model is not None:
             yield loaded.diag("EK225", Severity.INFO,

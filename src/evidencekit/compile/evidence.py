@@ -306,7 +306,8 @@ def _comparative_statistic(ctx: CompileContext, b: _Builder) -> Json:
     sides = (result.comparison.intervention, result.comparison.comparator)
     known = [sizes.get(side) for side in sides]
     sample: Json = {"numberOfStudies": 1}
-    if ctx.study.design.kind != "crossover-randomized" and all(k is not None for k in known):
+    if ctx.config.derived_values and ctx.study.design.kind != "crossover-randomized" and \
+            all(k is not None for k in known):
         total = sum(k for k in known if k is not None)
         method = (f"Derived by evidencekit: the sum of the compared groups' N ({known[0]} + {known[1]}); "
                   "the source reports each group's N.")

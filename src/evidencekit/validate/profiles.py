@@ -72,26 +72,27 @@ def non_comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
     defs = r.get("variableDefinition", [])
     if len(defs) < 2:
         yield "Evidence.variableDefinition", "non-comparative-evidence: variableDefinition is 2..*"
-    by_slice: dict[str, list[int]] = {"population": [], "outcome": []}
-    for i, vd in enumerate(defs):
-        notes = [n.get("text") for n in vd.get("note", [])]
-        for name in by_slice:
-            if name in notes:
-                by_slice[name].append(i)
+    by_slice = _slices(defs, ("population", "outcome"))
     for name, indexes in by_slice.items():
         if not indexes:
             yield "Evidence.variableDefinition", f"non-comparative-evidence: slice {name} is 1..*"
-    for i in by_slice["population"]:
+    yield from _observed_targets("non-comparative-evidence", "population", by_slice["population"], defs, resolve,
+                                 _POPULATION_TARGETS, _POPULATION_NAMES)
+    yield from _observed_targets("non-comparative-evidence", "outcome", by_slice["outcome"], defs, resolve,
+                                 {"variable-definition"}, "a VariableDefinition")
+
+
+def _observed_targets(profile: str, slice_name: str, indexes: list[int], defs: list[Json], resolve: Resolver,
+                      allowed: set[str], named: str) -> Iterator[Problem]:
+    """Each slice member's ``observed`` target declares one of the ``allowed`` profiles."""
+    for i in indexes:
         target = resolve(defs[i].get("observed", {}))
-        if target is not None and not (_profiles(target) & _POPULATION_TARGETS):
+        if target is not None and not (_profiles(target) & allowed):
             yield (f"Evidence.variableDefinition[{i}].observed",
-                   "non-comparative-evidence: population observed must be a StudyGroup, ExposureGroup, "
-                   "ComparatorGroup or MetaanalysisStudyGroup")
-    for i in by_slice["outcome"]:
-        target = resolve(defs[i].get("observed", {}))
-        if target is not None and "variable-definition" not in _profiles(target):
-            yield (f"Evidence.variableDefinition[{i}].observed",
-                   "non-comparative-evidence: outcome observed must be a VariableDefinition")
+                   f"{profile}: {slice_name} observed must be {named}")
+
+
+_POPULATION_NAMES = "a StudyGroup, ExposureGroup, ComparatorGroup or MetaanalysisStudyGroup"
 
 
 def _slices(defs: list[Json], names: tuple[str, ...]) -> dict[str, list[int]]:
@@ -133,17 +134,14 @@ def comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
             if name == "outcome" and comparators:
                 yield (f"Evidence.variableDefinition[{i}].extension",
                        "comparative-evidence: outcome has no comparator-category extension (0..0)")
-    for i in by_slice["population"]:
-        target = resolve(defs[i].get("observed", {}))
-        if target is not None and not (_profiles(target) & _POPULATION_TARGETS):
-            yield (f"Evidence.variableDefinition[{i}].observed",
-                   "comparative-evidence: population observed must be a StudyGroup, ExposureGroup, "
-                   "ComparatorGroup or MetaanalysisStudyGroup")
+    yield from _observed_targets("comparative-evidence", "population", by_slice["population"], defs, resolve,
+                                 _POPULATION_TARGETS, _POPULATION_NAMES)
+    yield from _observed_targets("comparative-evidence", "exposure", by_slice["exposure"], defs, resolve,
+                                 {"group-assignment"}, "a GroupAssignment")
+    yield from _observed_targets("comparative-evidence", "outcome", by_slice["outcome"], defs, resolve,
+                                 {"variable-definition", "group-assignment"}, "a VariableDefinition")
     for i in by_slice["exposure"]:
         target = resolve(defs[i].get("observed", {}))
-        if target is not None and "group-assignment" not in _profiles(target):
-            yield (f"Evidence.variableDefinition[{i}].observed",
-                   "comparative-evidence: exposure observed must be a GroupAssignment")
         comparator = next((e.get("valueString") for e in defs[i].get("extension", [])
                            if e.get("url") == _COMPARATOR_EXT), None)
         names = [c.get("name") for c in (target or {}).get("category", [])]
@@ -151,22 +149,13 @@ def comparative_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
             yield (f"Evidence.variableDefinition[{i}].extension",
                    f"comparative-evidence: comparator category '{comparator}' is not a category of "
                    f"{target.get('resourceType')}/{target.get('id')}")
-    for i in by_slice["outcome"]:
-        target = resolve(defs[i].get("observed", {}))
-        if target is not None and not (_profiles(target) & {"variable-definition", "group-assignment"}):
-            yield (f"Evidence.variableDefinition[{i}].observed",
-                   "comparative-evidence: outcome observed must be a VariableDefinition")
 
 
 def _arm_evidence(profile: str, targets: set[str]) -> Callable[[Json, Resolver], Iterator[Problem]]:
     def rule(r: Json, resolve: Resolver) -> Iterator[Problem]:
         defs = r.get("variableDefinition", [])
-        for i in _slices(defs, ("population",))["population"]:
-            target = resolve(defs[i].get("observed", {}))
-            if target is not None and not (_profiles(target) & targets):
-                yield (f"Evidence.variableDefinition[{i}].observed",
-                       f"{profile}: population observed must be one of "
-                       + ", ".join(sorted(targets)))
+        yield from _observed_targets(profile, "population", _slices(defs, ("population",))["population"], defs,
+                                     resolve, targets, "one of " + ", ".join(sorted(targets)))
     rule.__name__ = profile.replace("-", "_")
     return rule
 
