@@ -71,3 +71,4 @@ def test_r5_spec_table_is_generated_from_the_pinned_packages(tmp_path: Path) -> 
     fresh = json.loads(json.dumps(generate(paths[0], paths[1])))  # tuples -> lists, as in the file
     fresh["generated_from"] = committed["generated_from"]
     assert fresh == committed, "run `make r5-spec` and commit src/evidencekit/validate/data/r5-spec.json"
+
