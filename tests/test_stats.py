@@ -58,3 +58,34 @@ def test_grim_proportion_precision_decides_testability() -> None:
     assert grim_proportion("83.3", 42, percent=True) == (True, [35])   # 35/42 = 83.33%
     assert grim_proportion("83.4", 42, percent=True) == (True, [])
     assert grim_proportion("83.3", 1500, percent=True)[0] is False
+
+
+def test_difference_cis_reproduce_newcombe_1998() -> None:
+    """Newcombe RG. Stat Med 1998;17:873-890, Table II: 56/70 vs 48/80 and 9/10 vs 3/10,
+    method 1 (Wald) and method 10 (hybrid score)."""
+    from evidencekit.effects import difference_cis
+
+    a = difference_cis("risk-difference", 56, 70, 48, 80, 0.95)
+    assert (round(a["Wald"].low, 4), round(a["Wald"].high, 4)) == (0.0575, 0.3425)
+    assert (round(a["Newcombe hybrid score"].low, 4), round(a["Newcombe hybrid score"].high, 4)) == (0.0524, 0.3339)
+    b = difference_cis("risk-difference", 9, 10, 3, 10, 0.95)
+    assert (round(b["Wald"].low, 4), round(b["Wald"].high, 4)) == (0.2605, 0.9395)
+    assert (round(b["Newcombe hybrid score"].low, 4), round(b["Newcombe hybrid score"].high, 4)) == (0.1705, 0.8090)
+
+
+def test_p_from_ci_reproduces_altman_bland_2011() -> None:
+    """Altman DG, Bland JM. BMJ 2011;343:d2090: risk ratio 0.81 (95% CI 0.70 to 0.94) gives P = 0.005."""
+    from evidencekit.effects import p_from_ci, reported
+
+    p = p_from_ci(reported("0.81"), reported("0.70"), reported("0.94"), ratio=True, level=0.95)
+    assert p.low <= 0.005 <= p.high and p.high < 0.02
+
+
+def test_reported_interval_is_the_rounding_range() -> None:
+    from evidencekit.effects import Interval, reported
+
+    assert reported("35") == Interval(34.5, 35.5)
+    assert reported("35.0") == Interval(34.95, 35.05)
+    assert reported("-9.36") == Interval(-9.365, -9.355)
+    scaled = reported("35", 0.01)
+    assert (round(scaled.low, 12), round(scaled.high, 12)) == (0.345, 0.355)
