@@ -13,7 +13,6 @@ to find where p99 crosses 100 ms.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform

@@ -157,7 +157,7 @@ def test_conditional_create(fhir_server: str, seed_build: Path) -> None:
     assert first.count("create") == len(resources) and not first.failed
     with httpx.Client(base_url=fhir_server, timeout=30) as client:
         for resource in resources:
-            hits = client.get(f"/EvidenceVariable", params={"url": resource["url"]},
+            hits = client.get("/EvidenceVariable", params={"url": resource["url"]},
                               headers={"Cache-Control": "no-cache"}).json()
             assert hits["total"] == 1
     again = push(resources, PushOptions(server=fhir_server, conditional=True))

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import ROOT, require
 from evidencekit.config import Config

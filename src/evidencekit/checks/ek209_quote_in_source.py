@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Iterator
 
 from ..definitions.loader import LoadedStudy

@@ -126,10 +126,10 @@ def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[J
         excluded = add(_value_set(ctx, rec, "excluded", f"Excluding diagnoses: {rec.title}",
                                   "Active diagnoses that exclude a patient from the recommendation.",
                                   q.excluded_conditions), "qualifies", "excluded_conditions")
-    agents = add(_value_set(ctx, rec, "agents", f"Systemic agents: {rec.title}",
-                            "Systemic agents of the medication history; each distinct agent counts once.",
-                            [CodeMatch(concept=k) for a in q.systemic_agents for k in a.concepts]),
-                 "qualifies", "systemic_agents")
+    add(_value_set(ctx, rec, "agents", f"Systemic agents: {rec.title}",
+                   "Systemic agents of the medication history; each distinct agent counts once.",
+                   [CodeMatch(concept=k) for a in q.systemic_agents for k in a.concepts]),
+        "qualifies", "systemic_agents")
     therapy = add(_value_set(ctx, rec, "therapy", f"Suggested therapy: {rec.title}",
                              "Records of the suggested therapy; any of them suppresses the suggestion.",
                              [CodeMatch(concept=k) for k in q.not_already_on]), "qualifies", "not_already_on")
