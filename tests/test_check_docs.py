@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from evidencekit.checks import RULES
+from evidencekit.checks.questions import QUESTION_RULES
 from evidencekit.diagnostics import CODES
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+@pytest.mark.parametrize("rule", [*RULES, *QUESTION_RULES], ids=[r.code for r in [*RULES, *QUESTION_RULES]])
 def test_rule_docstring_shape(rule) -> None:  # type: ignore[no-untyped-def]
     doc = rule.doc
     summary = doc.strip().splitlines()[0]
@@ -20,6 +21,7 @@ def test_rule_docstring_shape(rule) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_codes_are_unique_and_named() -> None:
-    assert len({r.code for r in RULES}) == len(RULES)
-    assert len({r.name for r in RULES}) == len(RULES)
-    assert all(r.code in CODES for r in RULES)
+    rules = [*RULES, *QUESTION_RULES]
+    assert len({r.code for r in rules}) == len(rules)
+    assert len({r.name for r in rules}) == len(rules)
+    assert all(r.code in CODES for r in rules)

@@ -18,7 +18,8 @@ from typing import Any
 from .checks import run_checks
 from .compile import CompileResult, compile_studies
 from .config import Config, load_config
-from .definitions.loader import LoadedStudy, load_definitions
+from .checks.questions import run_question_checks
+from .definitions.loader import LoadedQuestion, LoadedStudy, load_all
 from .diagnostics import Diagnostic, Severity, has_errors
 from .publish.writer import bundles, commit, discard, render_output, stage
 from .validate import OutputSet, finish_validation, start_validation, validate_output
@@ -33,6 +34,7 @@ MAX_OUTPUT_FILE_BYTES = 200 * 1024 * 1024
 class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     studies: list[LoadedStudy] = field(default_factory=list)
+    questions: list[LoadedQuestion] = field(default_factory=list)
     compiled: CompileResult | None = None
     files: dict[str, bytes] | None = None
     written_to: Path | None = None
@@ -61,9 +63,10 @@ def _bulk() -> Iterator[None]:
 
 def check(definitions: Path) -> BuildResult:
     """Load and run the consistency checks; nothing is compiled or written."""
-    studies, diagnostics = load_definitions(definitions)
-    diagnostics += run_checks(studies)
-    return BuildResult(diagnostics, studies)
+    found, diagnostics = load_all(definitions)
+    diagnostics += run_checks(found.studies)
+    diagnostics += run_question_checks(found.questions, found.studies)
+    return BuildResult(diagnostics, found.studies, found.questions)
 
 
 def build(definitions: Path, output: Path | None, *, config: Config | None = None,

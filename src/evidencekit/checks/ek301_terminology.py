@@ -2,13 +2,32 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..definitions.loader import LoadedStudy
+from ..definitions.loader import LoadedQuestion, LoadedStudy
 from ..diagnostics import Diagnostic, Severity
 from ..terminology import concept
 
 
-def concept_uses(loaded: LoadedStudy) -> Iterator[tuple[str, tuple[object, ...]]]:
-    """Every terminology key a definition uses, with its value path."""
+def _question_uses(loaded: LoadedQuestion) -> Iterator[tuple[str, tuple[object, ...]]]:
+    q = loaded.question
+    for part in ("population", "intervention", "comparator"):
+        element = getattr(q.question, part)
+        for i, key in enumerate(element.concepts if element is not None else []):
+            yield key, ("question", part, "concepts", i)
+    for i, outcome in enumerate(q.outcomes):
+        for j, cited in enumerate(outcome.results):
+            yield cited.directness.rating, ("outcomes", i, "results", j, "directness", "rating")
+        if outcome.certainty is not None:
+            yield outcome.certainty.rating, ("outcomes", i, "certainty", "rating")
+            for j, domain in enumerate(outcome.certainty.domains):
+                yield domain.type, ("outcomes", i, "certainty", "domains", j, "type")
+                yield domain.rating, ("outcomes", i, "certainty", "domains", j, "rating")
+
+
+def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """Every terminology key a definition (study or question) uses, with its value path."""
+    if isinstance(loaded, LoadedQuestion):
+        yield from _question_uses(loaded)
+        return
     study = loaded.study
     for i, key in enumerate(study.design.codes):
         yield key, ("design", "codes", i)
@@ -41,7 +60,7 @@ def concept_uses(loaded: LoadedStudy) -> Iterator[tuple[str, tuple[object, ...]]
             yield key, ("recommendation", "qualifies", "not_already_on", i)
 
 
-def ek301_unknown_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+def ek301_unknown_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:
     """Code is not in the terminology table.
 
     Every code evidencekit emits comes from its terminology table
@@ -70,7 +89,7 @@ def ek301_unknown_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:
                               "add it to evidencekit/terminology with its source, or use a text description")
 
 
-def ek302_unverified_code(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+def ek302_unverified_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:
     """Code is not verified against its authoritative source.
 
     Concepts marked `corroborated` or `unverified` in the terminology table may

@@ -16,27 +16,20 @@ from pydantic import BaseModel, ValidationError
 
 from ..diagnostics import Diagnostic, Severity
 from .model import Study
+from .question import Question
 from .yaml_source import Located, read_yaml
 
-__all__ = ["LoadedStudy", "load_definitions", "load_file"]
+__all__ = ["Definitions", "LoadedQuestion", "LoadedStudy", "load_all", "load_definitions", "load_file"]
 
 
-@dataclass(frozen=True)
-class LoadedStudy:
-    """A validated study and where each of its values was written."""
+class _Positions:
+    """Where each value of a loaded definition was written (shared by studies and questions)."""
 
-    study: Study
     source: Located
-    path: Path
 
     @property
     def file(self) -> str:
         return self.source.file
-
-    @functools.cached_property
-    def provenances(self) -> list[tuple[tuple[object, ...], typing.Any]]:
-        """Every provenance entry of the study with its value path."""
-        return list(_provenances(self.study))
 
     def at(self, *path: object, key: bool = False) -> tuple[str, int, int]:
         """(file, line, column) of a value path such as ("results", 2, "value")."""
@@ -47,6 +40,30 @@ class LoadedStudy:
              hint: str = "", fhir_path: str = "") -> Diagnostic:
         file, line, column = self.at(*path)
         return Diagnostic(file, line, column, code, severity, message, fhir_path, hint)
+
+
+@dataclass(frozen=True)
+class LoadedQuestion(_Positions):
+    """A validated question definition and where each of its values was written."""
+
+    question: Question
+    source: Located
+    path: Path
+
+
+@dataclass(frozen=True)
+class LoadedStudy(_Positions):
+    """A validated study and where each of its values was written."""
+
+    study: Study
+    source: Located
+    path: Path
+
+    @functools.cached_property
+    def provenances(self) -> list[tuple[tuple[object, ...], typing.Any]]:
+        """Every provenance entry of the study with its value path."""
+        return list(_provenances(self.study))
+
 
 
 def definition_files(root: Path) -> list[Path]:
@@ -63,34 +80,54 @@ def display_name(path: Path, root: Path) -> str:
     return (Path(root.resolve().name) / path.relative_to(root)).as_posix()
 
 
-def load_file(path: Path, display: str) -> tuple[LoadedStudy | None, list[Diagnostic]]:
+def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | None, list[Diagnostic]]:
+    """A study definition, or a question definition when the file says `kind: question`."""
     located, diagnostics = read_yaml(path, display)
     if located is None:
         return None, diagnostics
+    root: type[BaseModel] = Question if isinstance(located.data, dict) and \
+        located.data.get("kind") == "question" else Study
     try:
-        study = Study.model_validate(located.data)
+        model = root.model_validate(located.data)
     except ValidationError as exc:
         errors = exc.errors()
         # A missing field that an unknown field's "did you mean" names is one mistake, not two.
         misspelled = {tuple(e["loc"][:-1]) + (suggestion,) for e in errors if e["type"] == "extra_forbidden"
                       and e["loc"][-1] not in _RENAMED
-                      for suggestion in [_did_you_mean(tuple(e["loc"]))] if suggestion}
-        return None, [_diagnostic(err, located) for err in errors
+                      for suggestion in [_did_you_mean(tuple(e["loc"]), root)] if suggestion}
+        return None, [_diagnostic(err, located, root) for err in errors
                       if not (err["type"] == "missing" and tuple(err["loc"]) in misspelled)]
-    loaded = LoadedStudy(study, located, path)
+    if isinstance(model, Question):
+        return LoadedQuestion(model, located, path), []
+    loaded = LoadedStudy(model, located, path)
     return loaded, _check_ids(loaded)
 
 
+@dataclass
+class Definitions:
+    """Everything below a definitions directory: studies and questions."""
+
+    studies: list[LoadedStudy]
+    questions: list[LoadedQuestion]
+
+
 def load_definitions(root: Path) -> tuple[list[LoadedStudy], list[Diagnostic]]:
-    """Load every definition below ``root``; duplicate study ids across files are errors."""
+    """Load every study definition below ``root`` (see :func:`load_all` for questions too)."""
+    found, diagnostics = load_all(root)
+    return found.studies, diagnostics
+
+
+def load_all(root: Path) -> tuple[Definitions, list[Diagnostic]]:
+    """Load every definition below ``root``; duplicate ids across files (studies and questions share
+    one namespace: both name output resources) are errors."""
     files = definition_files(root) if root.exists() else []
+    found = Definitions([], [])
     if not files:
-        return [], [Diagnostic(str(root), 0, 0, "EK010", Severity.ERROR,
-                               f"no *.yaml definition files found in {root}",
-                               hint="pass the definitions directory or a .yaml file")]
-    studies: list[LoadedStudy] = []
+        return found, [Diagnostic(str(root), 0, 0, "EK010", Severity.ERROR,
+                                  f"no *.yaml definition files found in {root}",
+                                  hint="pass the definitions directory or a .yaml file")]
     diagnostics: list[Diagnostic] = []
-    first_seen: dict[str, LoadedStudy] = {}
+    first_seen: dict[str, LoadedStudy | LoadedQuestion] = {}
     for path in files:
         if path.name.endswith(".schema.json"):
             continue
@@ -98,28 +135,32 @@ def load_definitions(root: Path) -> tuple[list[LoadedStudy], list[Diagnostic]]:
         diagnostics.extend(problems)
         if loaded is None:
             continue
-        other = first_seen.get(loaded.study.id)
+        ident = loaded.study.id if isinstance(loaded, LoadedStudy) else loaded.question.id
+        other = first_seen.get(ident)
         if other is not None:
             diagnostics.append(loaded.diag(
                 "EK105", Severity.ERROR,
-                f"study id '{loaded.study.id}' is already used by {other.file}:{other.at('id')[1]}", "id",
-                hint="study ids name the output resources and must be unique across files"))
+                f"id '{ident}' is already used by {other.file}:{other.at('id')[1]}", "id",
+                hint="study and question ids name the output resources and must be unique across files"))
             continue
-        first_seen[loaded.study.id] = loaded
-        studies.append(loaded)
-    return studies, diagnostics
+        first_seen[ident] = loaded
+        if isinstance(loaded, LoadedStudy):
+            found.studies.append(loaded)
+        else:
+            found.questions.append(loaded)
+    return found, diagnostics
 
 
 # -- pydantic errors -> located diagnostics -----------------------------------------------
 
-def _diagnostic(err: typing.Any, located: Located) -> Diagnostic:
+def _diagnostic(err: typing.Any, located: Located, root: type[BaseModel] = Study) -> Diagnostic:
     loc = tuple(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         pos = located.position(loc, key=True)
         field = str(loc[-1])
-        allowed = _fields_at(loc[:-1])
-        suggestion = _did_you_mean(loc)
+        allowed = _fields_at(loc[:-1], root)
+        suggestion = _did_you_mean(loc, root)
         hint = _RENAMED.get(field) if field in _RENAMED and field not in allowed else None
         if hint is None:
             hint = f"did you mean '{suggestion}'?" if suggestion else (
@@ -164,9 +205,9 @@ _RENAMED = {
 }
 
 
-def _did_you_mean(loc: tuple[object, ...]) -> str | None:
+def _did_you_mean(loc: tuple[object, ...], root: type[BaseModel] = Study) -> str | None:
     """The allowed field closest to the unknown field at ``loc``, if one is close."""
-    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1], root), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
@@ -213,9 +254,9 @@ def _dotted(loc: tuple[object, ...]) -> str:
     return out
 
 
-def _fields_at(loc: tuple[object, ...]) -> list[str]:
-    """Field names (aliases) of the model found by following ``loc`` from Study."""
-    model: typing.Any = Study
+def _fields_at(loc: tuple[object, ...], root: type[BaseModel] = Study) -> list[str]:
+    """Field names (aliases) of the model found by following ``loc`` from ``root``."""
+    model: typing.Any = root
     for part in loc:
         if isinstance(part, int):
             continue
