@@ -44,6 +44,7 @@ PROFILES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "intervention-only-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
     "comparator-only-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
     "comparative-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=3)]),
+    "evidence-synthesis-evidence": ("Evidence", [_el("Evidence.synthesisType", min=1)]),
     "baseline-measure-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
     "variable-definition": ("EvidenceVariable", [
         _el("EvidenceVariable.extension", min=1),
@@ -60,6 +61,11 @@ PROFILES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "study-group": ("Group", [_el("Group.membership", fixedCode="enumerated")]),
     "exposure-group": ("Group", []),
     "comparator-group": ("Group", []),
+    "cohort-definition": ("Group", [
+        _el("Group.membership", fixedCode="definitional"),
+        _el("Group.quantity", max="0"),
+        _el("Group.member", max="0"),
+    ]),
     "study-eligibility-criteria": ("Group", [
         _el("Group.membership", fixedCode="definitional"),
         _el("Group.quantity", max="0"),

@@ -28,7 +28,7 @@ def test_check_definitions_directory(runner: CliRunner) -> None:
     items = json.loads(result.output)
     files = {i["file"] for i in items}
     assert files == {"definitions/galimberti-2018-ivig-cutaneous-dm.yaml", "definitions/aggarwal-2022-proderm.yaml",
-                     "definitions/bounfour-2014-ivig-dm-skin.yaml"}
+                     "definitions/bounfour-2014-ivig-dm-skin.yaml", "definitions/ivig-refractory-cdm-question.yaml"}
     assert not [i for i in items if i["severity"] == "error"]
 
 

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import DEFINITIONS, ROOT
+from conftest import DEFINITIONS
 from evidencekit.cli import main
 
-QUESTION = ROOT / "tests" / "fixtures" / "questions" / "ivig-refractory-cdm.yaml"
+QUESTION = DEFINITIONS / "ivig-refractory-cdm-question.yaml"
 
 
 def _directory(tmp_path: Path, text: str | None = None) -> Path:
+    """definitions/ with the question replaced by ``text`` (as question.yaml)."""
     directory = tmp_path / "definitions"
     shutil.copytree(DEFINITIONS, directory)
+    (directory / QUESTION.name).unlink()
     (directory / "question.yaml").write_text(text if text is not None else QUESTION.read_text(), encoding="utf-8")
     return directory
 
@@ -66,7 +68,7 @@ def test_bad_question_is_a_located_error(case: tuple[str, str, str, str, str], t
 
 
 def test_outcome_without_result_is_reported(tmp_path: Path, runner: CliRunner) -> None:
-    text = QUESTION.read_text() + "  - id: mortality\n    title: Death\n    importance: critical\n"
+    text = QUESTION.read_text() + "  - id: mortality\n    title: Death\n    importance: critical\n    handling: dichotomous\n"
     _, found, lines = _check(runner, _directory(tmp_path, text))
     assert any(d["code"] == "EK233" and d["severity"] == "warning" and "id: mortality" in lines[d["line"] - 1]
                for d in found)
@@ -83,3 +85,65 @@ def test_a_question_id_may_not_reuse_a_study_id(tmp_path: Path, runner: CliRunne
     text = QUESTION.read_text().replace("id: ivig-refractory-cdm-question", "id: galimberti-2018")
     exit_code, found, _ = _check(runner, _directory(tmp_path, text))
     assert exit_code == 1 and any(d["code"] == "EK105" for d in found)
+
+
+def _build(tmp_path: Path, runner: CliRunner, text: str, *extra: str) -> Path:
+    directory = _directory(tmp_path, text)
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["build", str(directory), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    assert "and 1 question definition(s)" in result.output
+    return out / "r5" / "resources"
+
+
+def test_question_compiles_to_a_body_of_evidence_per_outcome(tmp_path: Path, runner: CliRunner) -> None:
+    resources = _build(tmp_path, runner, QUESTION.read_text())
+    synthesis = json.loads((resources / "Evidence-ivig-refractory-cdm-question-skin-activity.json").read_text())
+    assert synthesis["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/evidence-synthesis-evidence"]
+    assert synthesis["synthesisType"]["coding"][0]["code"] == "range" and "statistic" not in synthesis
+    assert [a["resourceReference"]["reference"] for a in synthesis["relatedArtifact"]] == [
+        "Evidence/aggarwal-2022-cdasi-difference", "Evidence/galimberti-2018-improvement-overall",
+        "Evidence/bounfour-2014-major-response"]
+    certainty = json.loads((resources / "ArtifactAssessment-ivig-refractory-cdm-question-skin-activity-certainty.json")
+                           .read_text())
+    assert certainty["artifactReference"]["reference"] == "Evidence/ivig-refractory-cdm-question-skin-activity"
+    content = certainty["content"][0]
+    assert content["classifier"][0]["coding"][0]["code"] == "low"
+    summaries = [c["summary"] for c in content["component"]]
+    assert "One trial of 88 analysed patients." in summaries
+    assert any(s.startswith("Directness of aggarwal-2022 / cdasi-difference: ProDERM enrolled") for s in summaries)
+    # an outcome without certainty gets a synthesis but no assessment
+    assert (resources / "Evidence-ivig-refractory-cdm-question-glucocorticoid-sparing.json").exists()
+    assert not (resources / "ArtifactAssessment-ivig-refractory-cdm-question-glucocorticoid-sparing-certainty.json"
+                ).exists()
+
+
+POOLED = QUESTION.read_text().replace('''      - study: aggarwal-2022
+        result: cdasi-difference
+        directness:
+          rating: certainty-rating:serious-concern
+          reason: ProDERM enrolled adults with active dermatomyositis including muscle disease, not a refractory skin-predominant population.
+''', "").replace("      method: narrative\n", "      method: meta-analysis\n")
+
+
+def test_meta_analysis_of_proportions_is_pooled_and_marked_derived(tmp_path: Path, runner: CliRunner) -> None:
+    import math
+
+    from evidencekit.synthesis import pool_proportions
+
+    resources = _build(tmp_path, runner, POOLED)
+    synthesis = json.loads((resources / "Evidence-ivig-refractory-cdm-question-skin-activity.json").read_text())
+    assert synthesis["synthesisType"]["coding"][0]["code"] == "std-MA"
+    statistic = synthesis["statistic"][0]
+    expected = pool_proportions([(35, 42), (19, 27)])  # 83% of 42 is exactly 35 (GRIM); 19/27 reported
+    assert float(statistic["quantity"]["value"]) == round(1 / (1 + math.exp(-expected.random)), 4)
+    assert statistic["statisticType"]["coding"][0]["code"] == "C44256"
+    assert statistic["sampleSize"]["numberOfStudies"] == 2
+    assert "derived-value" in statistic["extension"][0]["url"]
+    codes = {e["type"]["coding"][0]["code"] for e in statistic["attributeEstimate"]}
+    assert codes == {"C53324", "0000420", "0000421", "0000419"}
+    assert [m["code"]["coding"][0]["code"] for m in statistic["modelCharacteristic"]] == [
+        "effectsRandom", "dersimonianLairdMethod"]
+    # and nothing derived is emitted when derived values are switched off
+    quiet = _build(tmp_path / "quiet", runner, POOLED, "--no-derived")
+    assert "statistic" not in json.loads((quiet / "Evidence-ivig-refractory-cdm-question-skin-activity.json").read_text())

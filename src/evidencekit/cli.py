@@ -83,7 +83,9 @@ def check_command(definitions: Path, fmt: str, show_info: bool) -> int:
     from .pipeline import check
 
     result = check(definitions)
-    return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s)", show_info=show_info)
+    questions = f" and {len(result.questions)} question definition(s)" if result.questions else ""
+    return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s){questions}",
+                 show_info=show_info)
 
 
 @main.command("build")
@@ -118,8 +120,9 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
     if result.written_to is not None and result.compiled is not None:
         counts = Counter(r["resourceType"] for r in result.compiled.resources)
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+        questions = f" and {len(result.questions)} question definition(s)" if result.questions else ""
         summary = (f"built {len(result.compiled.resources)} resources ({kinds}) from "
-                   f"{len(result.studies)} study definition(s) into {result.written_to}")
+                   f"{len(result.studies)} study definition(s){questions} into {result.written_to}")
     elif has_errors(result.diagnostics):
         summary = "nothing written: fix the errors above (the previous output is untouched)"
     return _emit(result.diagnostics, fmt, summary, show_info=show_info)

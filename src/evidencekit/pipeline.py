@@ -85,7 +85,7 @@ def _build(definitions: Path, output: Path | None, config: Config | None,
     result = check(definitions)
     if not result.ok:
         return result
-    compiled = compile_studies(result.studies, config)
+    compiled = compile_studies(result.studies, config, result.questions)
     result.compiled = compiled
     collection, transaction = bundles(compiled.resources, config)
     where = {c.key: (c.file, c.line, c.column) for c in compiled.compiled}

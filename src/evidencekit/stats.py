@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
-__all__ = ["decimals", "grim_mean", "grim_proportion", "wilson_interval"]
+if TYPE_CHECKING:  # annotations only: the model does not depend on this module
+    from .definitions.model import Result, Study
+
+__all__ = ["count_of", "decimals", "grim_mean", "grim_proportion", "wilson_interval"]
 
 _ROUNDINGS = (ROUND_HALF_UP, ROUND_HALF_DOWN)
 
@@ -67,3 +71,16 @@ def wilson_interval(events: int, n: int, level: float = 0.95) -> tuple[float, fl
     low = 0.0 if events == 0 else max(0.0, centre - half)
     high = 1.0 if events == n else min(1.0, centre + half)
     return low, high
+
+
+def count_of(study: "Study", result: "Result") -> tuple[int, int] | None:
+    """(k, n) of a proportion result: the reported count, or the only count its percentage allows."""
+    n = study.denominator_of(result)
+    if n is None or n == 0 or result.statistic != "proportion":
+        return None
+    if result.affected is not None:
+        return result.affected, n
+    if result.value is None or result.scale is None:
+        return None
+    counts = grim_proportion(result.value, n, percent=result.percent)[1]
+    return (counts[0], n) if len(counts) == 1 else None

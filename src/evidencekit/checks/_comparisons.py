@@ -9,7 +9,7 @@ from ..definitions.loader import LoadedStudy
 from ..definitions.model import RATIO_STATISTICS, Result
 from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, reported
-from ..stats import grim_proportion
+from ..stats import count_of as stats_count_of
 
 __all__ = ["Compared", "comparisons", "count_of", "level_of", "paired"]
 
@@ -63,13 +63,7 @@ class Compared:
 
 def count_of(loaded: LoadedStudy, result: Result) -> tuple[int, int] | None:
     """(k, n) of a proportion: the reported count, or the only count its percentage allows."""
-    n = loaded.study.denominator_of(result)
-    if n is None or n == 0 or result.value is None or result.scale is None:
-        return None
-    if result.affected is not None:
-        return result.affected, n
-    counts = grim_proportion(result.value, n, percent=result.percent)[1]
-    return (counts[0], n) if len(counts) == 1 else None
+    return stats_count_of(loaded.study, result)
 
 
 def paired(loaded: LoadedStudy, item: Compared, field: str) -> Diagnostic | None:
@@ -88,11 +82,6 @@ def level_of(result: Result) -> float:
 
 def comparisons(loaded: LoadedStudy) -> Iterator[Compared]:
     """Every between-group result, with the group results of the same variable and timepoint."""
-    results = loaded.study.results
-    by_group = {(r.variable, r.timepoint, r.population): (i, r) for i, r in enumerate(results)
-                if not r.comparative and r.population is not None}
-    for i, res in enumerate(results):
-        if res.comparison is None:
-            continue
-        yield Compared(i, res, by_group.get((res.variable, res.timepoint, res.comparison.intervention)),
-                       by_group.get((res.variable, res.timepoint, res.comparison.comparator)))
+    for i, res in enumerate(loaded.study.results):
+        if res.comparison is not None:
+            yield Compared(i, res, *loaded.study.compared(res))

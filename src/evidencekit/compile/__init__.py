@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..config import Config
-from ..definitions.loader import LoadedStudy
+from ..definitions.loader import LoadedQuestion, LoadedStudy
 from .assessment import compile_assessments
 from .citation import compile_citation
 from .context import CompileContext, CompiledResource, Json
 from .evidence import compile_evidence
 from .extensions import derived_value_definition
 from .groups import compile_groups
+from .question import compile_question
 from .recommendation import compile_recommendation
 from .report import compile_report
 from .variables import compile_variables
@@ -48,9 +49,17 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
     return ctx.compiled
 
 
-def compile_studies(studies: list[LoadedStudy], config: Config) -> CompileResult:
-    """Compile every study (sorted by id, so output order never depends on file order)."""
+def compile_studies(studies: list[LoadedStudy], config: Config,
+                    questions: list[LoadedQuestion] | None = None) -> CompileResult:
+    """Compile every study, then every question (each sorted by id, so output order never depends
+    on file order); questions cite the studies' Evidence."""
     result = CompileResult(definitions=[derived_value_definition(config)])
     for loaded in sorted(studies, key=lambda s: s.study.id):
         result.compiled.extend(compile_study(loaded, config))
+    evidence = {c.resource["id"]: c.resource for c in result.compiled if c.resource["resourceType"] == "Evidence"}
+    by_id = {s.study.id: s for s in studies}
+    for question in sorted(questions or [], key=lambda q: q.question.id):
+        ctx = CompileContext(config, question)
+        compile_question(ctx, evidence, by_id)
+        result.compiled.extend(ctx.compiled)
     return result

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from ..config import Config
-from ..definitions.loader import LoadedStudy
+from ..definitions.loader import LoadedQuestion, LoadedStudy
 from ..definitions.model import Provenance
 
 __all__ = ["EBM", "CompileContext", "CompiledResource", "div", "provenance_note"]
@@ -40,7 +40,7 @@ class CompiledResource:
 @dataclass
 class CompileContext:
     config: Config
-    loaded: LoadedStudy
+    loaded: LoadedStudy | LoadedQuestion
     compiled: list[CompiledResource] = field(default_factory=list)
 
     @property
@@ -49,7 +49,8 @@ class CompileContext:
 
     def rid(self, local: str | None = None) -> str:
         """Stable resource id: '<study id>' or '<study id>-<local id>'."""
-        return self.study.id if local is None else f"{self.study.id}-{local}"
+        ident = self.loaded.study.id if isinstance(self.loaded, LoadedStudy) else self.loaded.question.id
+        return ident if local is None else f"{ident}-{local}"
 
     def url(self, resource_type: str, rid: str) -> str:
         return f"{self.config.canonical_base}/{resource_type}/{rid}"
@@ -93,7 +94,7 @@ class CompileContext:
         compiled.elements.append(entry)
 
     def source_title(self, source_id: str) -> str:
-        for source in self.study.sources:
+        for source in getattr(self.study, "sources", []):
             if source.id == source_id:
                 return source.title
         return source_id

@@ -605,6 +605,18 @@ class Study(Model):
             sizes[aset.id] = aset.n.value
         return sizes
 
+    def compared(self, result: Result) -> tuple[tuple[int, Result] | None, tuple[int, Result] | None]:
+        """The (index, result) of each group a between-group result compares: same variable and timepoint."""
+        if result.comparison is None:
+            return None, None
+        sides = (result.comparison.intervention, result.comparison.comparator)
+        found: list[tuple[int, Result] | None] = []
+        for side in sides:
+            found.append(next(((i, r) for i, r in enumerate(self.results) if not r.comparative
+                               and r.population == side and r.variable == result.variable
+                               and r.timepoint == result.timepoint), None))
+        return found[0], found[1]
+
     def arm_of(self, group: str) -> "Arm | None":
         """The arm a group id is (an arm id) or is analysed as (an analysis set id)."""
         for arm in self.arms:

@@ -73,6 +73,8 @@ class QuestionOutcome(Model):
     id: Id
     title: Text
     importance: Literal["critical", "important", "not-important"]
+    handling: Literal["continuous", "dichotomous", "ordinal", "polychotomous"] = Field(
+        description="how the outcome is measured across the studies (EvidenceVariable.handling)")
     results: list[StudyResult] = Field(default_factory=list)
     synthesis: Synthesis = Field(default_factory=Synthesis)
     certainty: Certainty | None = None

@@ -191,6 +191,14 @@ def variable_definition(r: Json, resolve: Resolver) -> Iterator[Problem]:
         yield "EvidenceVariable.handling", "variable-definition: handling is 1..1"
 
 
+def evidence_synthesis_evidence(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """EvidenceSynthesisEvidence: synthesisType 1..1 (how the studies were combined)."""
+    if not r.get("synthesisType"):
+        yield "Evidence.synthesisType", "evidence-synthesis-evidence: synthesisType is 1..1"
+    elif ("http://terminology.hl7.org/CodeSystem/synthesis-type", "NotApplicable") in _codes(r.get("synthesisType")):
+        yield "Evidence.synthesisType", "evidence-synthesis-evidence: a synthesis is not 'NotApplicable'"
+
+
 def study_group(r: Json, resolve: Resolver) -> Iterator[Problem]:
     if r.get("membership") != "enumerated":
         yield "Group.membership", "study-group: membership is fixed to enumerated"
@@ -238,6 +246,7 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
     "intervention-only-evidence": (evidence_r6, non_comparative_evidence, intervention_only_evidence),
     "comparator-only-evidence": (evidence_r6, non_comparative_evidence, comparator_only_evidence),
     "comparative-evidence": (evidence_r6, comparative_evidence),
+    "evidence-synthesis-evidence": (evidence_r6, evidence_synthesis_evidence),
     "variable-definition": (variable_definition,),
     "group-assignment": (variable_definition, group_assignment),
     "study-group": (study_group,),

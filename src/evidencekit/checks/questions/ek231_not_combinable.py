@@ -5,6 +5,10 @@ from typing import Iterator
 from ...definitions.loader import LoadedQuestion, LoadedStudy
 from ...definitions.model import Result
 from ...diagnostics import Diagnostic, Severity
+from ...stats import count_of
+
+#: what a meta-analysis can pool: single-group proportions (logit) and two-arm comparisons with counts
+_POOLABLE = ("proportion", "risk-difference", "relative-risk", "odds-ratio")
 
 
 def _kind(result: Result) -> tuple[str, str | None]:
@@ -20,7 +24,10 @@ def ek231_not_combinable(question: LoadedQuestion, studies: dict[str, LoadedStud
     ratios with risk ratios, mean differences with mean differences in the same
     unit, single-group proportions with single-group proportions. It never pools
     a randomized comparison with single-arm proportions, and needs at least two
-    results. Otherwise use `synthesis: {method: narrative}`.
+    results. evidencekit pools proportions (logit scale) and risk differences,
+    relative risks and odds ratios from the arms' counts (each count reported or
+    the only one its percentage allows); other measures, or results without
+    counts, need `synthesis: {method: narrative}`.
 
     Reference: Cochrane Handbook for Systematic Reviews of Interventions, v6.4,
     ch. 10.2-10.3 (what can be combined in a meta-analysis).
@@ -41,8 +48,23 @@ def ek231_not_combinable(question: LoadedQuestion, studies: dict[str, LoadedStud
         for j, cited in enumerate(outcome.results):
             loaded = studies.get(cited.study)
             result = next((r for r in loaded.study.results if r.id == cited.result), None) if loaded else None
-            if result is not None:
-                found.append((j, result))
+            if loaded is None or result is None:
+                continue
+            found.append((j, result))
+            if result.statistic not in _POOLABLE:
+                yield question.diag("EK231", Severity.ERROR,
+                                    f"outcome '{outcome.id}': a {result.statistic} ('{result.id}') is not pooled by "
+                                    "evidencekit", "outcomes", i, "results", j, "result",
+                                    hint="meta-analysis pools proportions, risk differences, relative risks and odds "
+                                         "ratios; use `synthesis: {method: narrative}`")
+                continue
+            pairs = loaded.study.compared(result) if result.comparative else ((j, result),)
+            groups = [pair[1] if pair is not None else None for pair in pairs]
+            if any(g is None or count_of(loaded.study, g) is None for g in groups):
+                yield question.diag("EK231", Severity.ERROR,
+                                    f"outcome '{outcome.id}': '{result.id}' has no counts to pool (each group needs "
+                                    "its number of patients with the event and its N)", "outcomes", i, "results", j,
+                                    "result", hint="give `affected` on the group results, or use a narrative synthesis")
         if len(found) < 2:
             yield question.diag("EK231", Severity.ERROR,
                                 f"outcome '{outcome.id}': a meta-analysis needs at least two results, it has "
