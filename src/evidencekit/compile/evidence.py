@@ -26,7 +26,8 @@ from .context import EBM, CompileContext, CompiledResource, Json, div, percent_t
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
 
-__all__ = ["DERIVED_VALUE", "STATISTIC_TYPES", "ESTIMATE_TYPES", "compile_evidence", "derived_value_url"]
+__all__ = ["DERIVED_VALUE", "STATISTIC_TYPES", "ESTIMATE_TYPES", "compile_evidence", "derived_value_url",
+           "variable_role"]
 
 ROLE_EXTENSION = EBM + "variable-definition-variable-role-code"
 COMPARATOR_CATEGORY = EBM + "variable-definition-comparator-category"
@@ -77,7 +78,8 @@ def _derived(ctx: CompileContext, method: str, element: str | None = None) -> Js
     return {"url": derived_value_url(ctx), "extension": parts}
 
 
-def _role(role: str, observed: Json, comparator: str | None = None) -> Json:
+def variable_role(role: str, observed: Json, comparator: str | None = None) -> Json:
+    """A variableDefinition with the EBM role extension (and the comparator category of an exposure)."""
     extensions: list[Json] = [{"url": ROLE_EXTENSION, "valueCode": role}]
     if comparator is not None:
         extensions.append({"url": COMPARATOR_CATEGORY, "valueString": comparator})
@@ -349,17 +351,17 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
         group_title = f"{_group_title(ctx, intervention)} vs {_group_title(ctx, comparator)}"
         assignment_title = "Group assignment: " + " vs ".join(a.title for a in study.arms)
         variables = [
-            _role("population", ctx.ref("Group", ctx.rid(study.population.id), study.population.title)),
-            _role("exposure", ctx.ref("EvidenceVariable", ctx.rid(ASSIGNMENT), assignment_title),
+            variable_role("population", ctx.ref("Group", ctx.rid(study.population.id), study.population.title)),
+            variable_role("exposure", ctx.ref("EvidenceVariable", ctx.rid(ASSIGNMENT), assignment_title),
                   comparator_arm.title if comparator_arm is not None else _group_title(ctx, comparator)),
-            _role("outcome", outcome),
+            variable_role("outcome", outcome),
         ]
         statistic = _comparative_statistic(ctx, b)
     else:
         assert result.population is not None
         group_title = _group_title(ctx, result.population)
-        variables = [_role("population", _group_ref(ctx, result.population, variable.role == "outcome")),
-                     _role("outcome", outcome)]
+        variables = [variable_role("population", _group_ref(ctx, result.population, variable.role == "outcome")),
+                     variable_role("outcome", outcome)]
         statistic = _group_statistic(ctx, b, study.denominator_of(result))
     if b.estimates:
         statistic["attributeEstimate"] = b.estimates
@@ -408,8 +410,8 @@ def _compile_partition(ctx: CompileContext, index: int) -> Json:
     description = f"Composition of the study group by {part.title.lower()}."
     narrative = div(f"Evidence: {title}",
                     ("Counts", [f"{sub.title}: {sub.n.value} of {pop.n.value}" for _, _, sub in compiled_elements]))
-    variables = [_role("population", ctx.ref("Group", ctx.rid(pop.id), pop.title)),
-                 _role("outcome", ctx.ref("EvidenceVariable", rid, part.title))]
+    variables = [variable_role("population", ctx.ref("Group", ctx.rid(pop.id), pop.title)),
+                 variable_role("outcome", ctx.ref("EvidenceVariable", rid, part.title))]
     resource = _shell(ctx, rid, title, description, ["baseline-measure-evidence", "single-study-evidence"],
                       variables, narrative)
     resource["statistic"] = statistics

@@ -19,7 +19,7 @@ from ..stats import count_of
 from ..synthesis import Pooled, pool_counts, pool_proportions
 from ..terminology import codeable, concept
 from .context import EBM, CompileContext, Json, div
-from .evidence import ESTIMATE_TYPES, STATISTIC_TYPES, derived_value_url
+from .evidence import ESTIMATE_TYPES, STATISTIC_TYPES, derived_value_url, variable_role
 
 __all__ = ["compile_question"]
 
@@ -42,7 +42,6 @@ HETEROGENEITY = {"i2": {"system": "http://terminology.hl7.org/CodeSystem/attribu
                  "q": {"system": "http://terminology.hl7.org/CodeSystem/attribute-estimate-type", "code": "0000419",
                        "display": "Cochran's Q statistic"}}
 _MEASURE = {"risk-difference": "risk-difference", "relative-risk": "log-risk-ratio", "odds-ratio": "log-odds-ratio"}
-_ROLE = EBM + "variable-definition-variable-role-code"
 _VARIABLE_DEFINITION = EBM + "evidence-variable-definition"
 _OVERALL = {"coding": [{"system": "http://hl7.org/fhir/certainty-type", "code": "Overall",
                         "display": "Overall certainty"}]}
@@ -98,14 +97,6 @@ def _variable(ctx: CompileContext, outcome: QuestionOutcome) -> Json:
         "actual": False,
         "handling": outcome.handling,
     }
-
-
-def _role(role: str, code: str, display: str, observed: Json) -> Json:
-    return {"extension": [{"url": _ROLE, "valueCode": role}], "note": [{"text": role}],
-            "variableRole": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/variable-role",
-                                         "code": code, "display": display}],
-                             "text": "Use extension:variableRoleCode instead."},
-            "observed": observed}
 
 
 def _pooled(outcome: QuestionOutcome, studies: dict[str, LoadedStudy]) -> tuple[Pooled, str] | None:
@@ -211,10 +202,8 @@ def _synthesis(ctx: CompileContext, outcome: QuestionOutcome, cited: list[Json],
                              "resourceReference": ctx.ref("Evidence", e["id"], e["title"])} for e in cited],
         "description": description,
         "variableDefinition": [
-            _role("population", "population", "population",
-                  ctx.ref("Group", ctx.rid("population"), q.question.population.description)),
-            _role("outcome", "measuredVariable", "measured variable",
-                  ctx.ref("EvidenceVariable", rid, outcome.title)),
+            variable_role("population", ctx.ref("Group", ctx.rid("population"), q.question.population.description)),
+            variable_role("outcome", ctx.ref("EvidenceVariable", rid, outcome.title)),
         ],
         "synthesisType": {"coding": [STD_MA if meta else RANGE]},
     }
