@@ -74,6 +74,7 @@ PROFILES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "risk-of-bias": ("ArtifactAssessment", []),
     "certainty-of-evidence": ("ArtifactAssessment", []),
     "evidence-report": ("Composition", [_el("Composition.subject", max="1")]),
+    "summary-of-findings": ("Composition", [_el("Composition.subject", max="1"), _el("Composition.section", min=2)]),
 }
 
 

@@ -147,3 +147,30 @@ def test_meta_analysis_of_proportions_is_pooled_and_marked_derived(tmp_path: Pat
     # and nothing derived is emitted when derived values are switched off
     quiet = _build(tmp_path / "quiet", runner, POOLED, "--no-derived")
     assert "statistic" not in json.loads((quiet / "Evidence-ivig-refractory-cdm-question-skin-activity.json").read_text())
+
+
+def test_summary_of_findings_lists_every_outcome_with_its_certainty(seed_build: Path) -> None:
+    resources = seed_build / "resources"
+    sof = json.loads((resources / "Composition-ivig-refractory-cdm-question-summary-of-findings.json").read_text())
+    assert sof["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/summary-of-findings"]
+    assert sof["type"]["coding"][0]["code"] == "SummaryOfFindings"
+    headers, *entries = sof["section"]
+    assert headers["code"]["coding"][0]["code"] == "column-headers" and len(headers["section"]) == 6
+    question = QUESTION.read_text()
+    assert [e["title"] for e in entries] == ["Skin disease activity", "Serious adverse events",
+                                             "Less use of systemic glucocorticoids"]
+    for entry in entries:
+        assert entry["focus"]["reference"].startswith("EvidenceVariable/ivig-refractory-cdm-question-")
+    cells = {c["code"]["coding"][0]["code"]: c for c in entries[0]["section"]}
+    assert cells["result-with-intervention-vs-comparator"]["entry"][0]["reference"] == \
+        "Evidence/aggarwal-2022-cdasi-difference"
+    certainty = cells["certainty-of-evidence"]
+    target = certainty["entry"][0]["reference"]
+    assessment = json.loads((resources / f"{target.replace('/', '-')}.json").read_text())
+    assert assessment["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/certainty-of-evidence"]
+    assert assessment["artifactReference"]["reference"].startswith("Evidence/")  # about an Evidence
+    assert "⊕⊕◯◯ Low" in certainty["text"]["div"] and "certainty-rating:low" in question
+    # the serious adverse events row shows both arms of the trial
+    cells = {c["code"]["coding"][0]["code"]: c for c in entries[1]["section"]}
+    assert cells["result-with-intervention-alone"]["entry"][0]["reference"] == "Evidence/aggarwal-2022-serious-teae-ivig"
+    assert cells["result-with-comparator-alone"]["entry"][0]["reference"] == "Evidence/aggarwal-2022-serious-teae-placebo"

@@ -17,6 +17,7 @@ from .evidence import compile_evidence
 from .extensions import derived_value_definition
 from .groups import compile_groups
 from .question import compile_question
+from .summary import compile_summary
 from .recommendation import compile_recommendation
 from .report import compile_report
 from .variables import compile_variables
@@ -61,5 +62,7 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
     for question in sorted(questions or [], key=lambda q: q.question.id):
         ctx = CompileContext(config, question)
         compile_question(ctx, evidence, by_id)
+        keyed = {c.key: c.resource for c in result.compiled + ctx.compiled}
+        compile_summary(ctx, keyed, by_id)
         result.compiled.extend(ctx.compiled)
     return result

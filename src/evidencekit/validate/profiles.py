@@ -222,6 +222,32 @@ def evidence_report(r: Json, resolve: Resolver) -> Iterator[Problem]:
                                                "EvidenceReportSubject or ResearchStudy"
 
 
+_SOF = "https://fevir.net/resources/CodeSystem/179423"
+
+
+def summary_of_findings(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """SummaryOfFindings: type SummaryOfFindings; sections column-headers 1..1 and outcome entries 1..*,
+    each entry focused on a VariableDefinition."""
+    if (_SOF, "SummaryOfFindings") not in _codes(r.get("type")):
+        yield "Composition.type", "summary-of-findings: type is SummaryOfFindings"
+    sections = r.get("section", [])
+    headers = [s for s in sections if (_SOF, "column-headers") in _codes(s.get("code"))]
+    entries = [(i, s) for i, s in enumerate(sections)
+               if (_SOF, "summary-of-findings-entry-for-a-single-outcome") in _codes(s.get("code"))]
+    if len(headers) != 1:
+        yield "Composition.section", f"summary-of-findings: slice columnHeaders is 1..1, found {len(headers)}"
+    elif len(headers[0].get("section", [])) < 2:
+        yield "Composition.section", "summary-of-findings: columnHeaders.section is 2..*"
+    if not entries:
+        yield "Composition.section", "summary-of-findings: slice outcomeEntry is 1..*"
+    for i, entry in entries:
+        target = resolve(entry.get("focus", {}))
+        if target is not None and "variable-definition" not in _profiles(target):
+            yield f"Composition.section[{i}].focus", "summary-of-findings: outcomeEntry.focus must be a VariableDefinition"
+        if not entry.get("section"):
+            yield f"Composition.section[{i}].section", "summary-of-findings: outcomeEntry.section is 1..*"
+
+
 def risk_of_bias(r: Json, resolve: Resolver) -> Iterator[Problem]:
     target = r.get("artifactReference")
     if target is None:
@@ -255,6 +281,7 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
     "cohort-definition": (cohort_definition,),
     "study-eligibility-criteria": (cohort_definition,),
     "evidence-report": (evidence_report,),
+    "summary-of-findings": (evidence_report, summary_of_findings),
     "risk-of-bias": (risk_of_bias,),
     "certainty-of-evidence": (),
 }
