@@ -57,9 +57,10 @@ STUDIES ?= 1000
 bench-push: $(STAMP)
 	$(PY) benchmarks/push_bench.py $(STUDIES) benchmarks/push-results.json
 
-## Regenerate the committed JSON Schema of the definitions format.
+## Regenerate the committed JSON Schemas of the definitions formats (studies, questions).
 schema: $(STAMP)
 	$(VENV)/bin/evidencekit schema -o definitions/study.schema.json
+	$(VENV)/bin/evidencekit schema --kind question -o definitions/question.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info tests/oracle/target tests/oracle/.packages tests/fhir-server/target

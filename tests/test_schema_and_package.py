@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 from conftest import DEFINITIONS, SEED, OUTPUT_RESOURCES
@@ -20,6 +21,19 @@ from evidencekit.publish.fhirjson import dumps, dumps_line, loads
 def test_committed_schema_is_current() -> None:
     committed = (DEFINITIONS / "study.schema.json").read_text(encoding="utf-8")
     assert committed == study_schema_json(), "run `make schema` and commit definitions/study.schema.json"
+
+
+def test_committed_question_schema_is_current_and_the_question_validates() -> None:
+    from evidencekit.definitions.schema import question_schema, question_schema_json
+
+    committed = (DEFINITIONS / "question.schema.json").read_text(encoding="utf-8")
+    assert committed == question_schema_json(), "run `make schema` and commit definitions/question.schema.json"
+    data = yaml.safe_load((DEFINITIONS / "ivig-refractory-cdm-question.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(data, question_schema())
+    assert data["$schema"] == "./question.schema.json"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "outcomes": [{"id": "x", "title": "x", "importance": "vital",
+                                                   "handling": "dichotomous"}]}, question_schema())
 
 
 def test_seed_validates_against_schema_and_refers_to_it() -> None:

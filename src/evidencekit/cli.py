@@ -322,12 +322,14 @@ def serve_command(output: Path, host: str, port: int, public_url: str | None, tr
 @main.command("schema")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the schema to this file instead of standard output.")
+@click.option("--kind", type=click.Choice(["study", "question"]), default="study", show_default=True,
+              help="Which definition file kind.")
 @_guard
-def schema_command(output: Path | None) -> int:
-    """Print the JSON Schema of the study definition format."""
-    from .definitions.schema import study_schema_json
+def schema_command(output: Path | None, kind: str) -> int:
+    """Print the JSON Schema of the study (or question) definition format."""
+    from .definitions.schema import question_schema_json, study_schema_json
 
-    text = study_schema_json()
+    text = study_schema_json() if kind == "study" else question_schema_json()
     if output is None:
         click.echo(text, nl=False)
     else:

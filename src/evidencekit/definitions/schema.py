@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import json
 
-from .model import Study
+from pydantic import BaseModel
 
-__all__ = ["study_schema", "study_schema_json"]
+from .model import Study
+from .question import Question
+
+__all__ = ["question_schema", "question_schema_json", "study_schema", "study_schema_json"]
 
 SCHEMA_ID = "https://evidencekit.invalid/schema/study.schema.json"
+QUESTION_SCHEMA_ID = "https://evidencekit.invalid/schema/question.schema.json"
+
+
+def _schema(model: type[BaseModel], ident: str) -> dict[str, object]:
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": ident, **schema}
+
+
+def question_schema() -> dict[str, object]:
+    return _schema(Question, QUESTION_SCHEMA_ID)
+
+
+def question_schema_json() -> str:
+    return json.dumps(question_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def study_schema() -> dict[str, object]:
-    schema = Study.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+    return _schema(Study, SCHEMA_ID)
 
 
 def study_schema_json() -> str:
