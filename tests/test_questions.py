@@ -44,7 +44,7 @@ EDITS = [
     ("unknown study", "study: bounfour-2014", "study: bounfour-2015", "EK230", "study: bounfour-2015"),
     ("mean difference pooled with proportions", "      method: narrative\n", "      method: meta-analysis\n",
      "EK231", "result: improvement-overall"),
-    ("certainty rated down without a reason", "          reason: One trial of 88 analysed patients.\n", "",
+    ("certainty rated down without a reason", "          reason: One trial, with CDASI analysed in 45 and 43 patients.\n", "",
      "EK232", "rating: certainty-rating:serious-concern"),
     ("unknown code", "rating: certainty-rating:low", "rating: certainty-rating:lowish", "EK301",
      "certainty-rating:lowish"),
@@ -110,7 +110,7 @@ def test_question_compiles_to_a_body_of_evidence_per_outcome(tmp_path: Path, run
     content = certainty["content"][0]
     assert content["classifier"][0]["coding"][0]["code"] == "low"
     summaries = [c["summary"] for c in content["component"]]
-    assert "One trial of 88 analysed patients." in summaries
+    assert "One trial, with CDASI analysed in 45 and 43 patients." in summaries
     assert any(s.startswith("Directness of aggarwal-2022 / cdasi-difference: ProDERM enrolled") for s in summaries)
     # an outcome without certainty gets a synthesis but no assessment
     assert (resources / "Evidence-ivig-refractory-cdm-question-glucocorticoid-sparing.json").exists()

@@ -62,7 +62,6 @@ def compile_summary(ctx: CompileContext, compiled: dict[str, Json], studies: dic
         intervention = [e for e in cited if "intervention-only-evidence" in _profiles(e)]
         comparative = [e for e in cited if "comparative-evidence" in _profiles(e)]
         studies_cited = sorted({c.study for c in outcome.results})
-        participants = [studies[s].study.population.n.value for s in studies_cited if s in studies]
         assessment = compiled.get(f"ArtifactAssessment/{ctx.rid(outcome.id + '-certainty')}")
         rating = assessment["content"][0]["classifier"][0]["coding"][0]["code"] if assessment else None
         certainty_line = ([f"{GRADE.get(rating, rating)}. {assessment['content'][0]['summary']}"]
@@ -71,8 +70,10 @@ def compile_summary(ctx: CompileContext, compiled: dict[str, Json], studies: dic
         def refs(items: list[Json]) -> list[Json]:
             return [ctx.ref("Evidence", e["id"], e["title"]) for e in items[:1]]
 
-        size = (f"{len(studies_cited)} stud{'y' if len(studies_cited) == 1 else 'ies'}, "
-                f"{sum(participants)} participants (study groups as enrolled)") if outcome.results else "No studies."
+        # each study's own N as reported, not a sum (a total over studies would be a number no source gives)
+        size = (f"{len(studies_cited)} stud{'y' if len(studies_cited) == 1 else 'ies'}: " + "; ".join(
+            f"{s} (N = {studies[s].study.population.n.value})" for s in studies_cited if s in studies)
+                ) if outcome.results else "No studies."
         cells = [
             _cell("outcome-measure", "Outcome Measure", "Outcome", [f"{outcome.title} ({outcome.importance})"],
                   [ctx.ref("EvidenceVariable", variable["id"], variable["title"])]),
