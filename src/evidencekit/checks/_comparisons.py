@@ -9,9 +9,9 @@ from ..definitions.loader import LoadedStudy
 from ..definitions.model import RATIO_STATISTICS, Result
 from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, reported
-from ..stats import count_of as stats_count_of
+from ..stats import count_of
 
-__all__ = ["Compared", "comparisons", "count_of", "level_of", "paired"]
+__all__ = ["Compared", "comparisons", "level_of", "paired"]
 
 _PROPORTION_EFFECTS = ("risk-difference", "relative-risk", "odds-ratio")
 
@@ -42,7 +42,7 @@ class Compared:
         for _, res in (self.intervention, self.comparator):
             if res.statistic != "proportion":
                 return None
-            pair = count_of(loaded, res)
+            pair = count_of(loaded.study, res)
             if pair is None:
                 return None
             out += pair
@@ -59,11 +59,6 @@ class Compared:
                 return None
             out += [reported(res.value), reported(res.sd), n]
         return tuple(out)  # type: ignore[return-value]
-
-
-def count_of(loaded: LoadedStudy, result: Result) -> tuple[int, int] | None:
-    """(k, n) of a proportion: the reported count, or the only count its percentage allows."""
-    return stats_count_of(loaded.study, result)
 
 
 def paired(loaded: LoadedStudy, item: Compared, field: str) -> Diagnostic | None:

@@ -57,12 +57,12 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
     result = CompileResult(definitions=[derived_value_definition(config)])
     for loaded in sorted(studies, key=lambda s: s.study.id):
         result.compiled.extend(compile_study(loaded, config))
-    evidence = {c.resource["id"]: c.resource for c in result.compiled if c.resource["resourceType"] == "Evidence"}
+    keyed = {c.key: c.resource for c in result.compiled}  # built once; each question adds its own
     by_id = {s.study.id: s for s in studies}
     for question in sorted(questions or [], key=lambda q: q.question.id):
         ctx = CompileContext(config, question)
-        compile_question(ctx, evidence, by_id)
-        keyed = {c.key: c.resource for c in result.compiled + ctx.compiled}
+        compile_question(ctx, keyed, by_id)
+        keyed.update((c.key, c.resource) for c in ctx.compiled)
         compile_summary(ctx, keyed, by_id)
         result.compiled.extend(ctx.compiled)
     return result

@@ -47,6 +47,11 @@ class CompileContext:
     def study(self):  # type: ignore[no-untyped-def]
         return self.loaded.study
 
+    @property
+    def definition(self):  # type: ignore[no-untyped-def]
+        """The study or question being compiled (both have ``status`` and ``date``)."""
+        return self.loaded.study if isinstance(self.loaded, LoadedStudy) else self.loaded.question
+
     def rid(self, local: str | None = None) -> str:
         """Stable resource id: '<study id>' or '<study id>-<local id>'."""
         ident = self.loaded.study.id if isinstance(self.loaded, LoadedStudy) else self.loaded.question.id

@@ -26,8 +26,8 @@ from .context import EBM, CompileContext, CompiledResource, Json, div, percent_t
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
 
-__all__ = ["DERIVED_VALUE", "STATISTIC_TYPES", "ESTIMATE_TYPES", "compile_evidence", "derived_value_url",
-           "variable_role"]
+__all__ = ["DERIVED_VALUE", "STATISTIC_TYPES", "ESTIMATE_TYPES", "compile_evidence", "derived_value",
+           "derived_value_url", "variable_role"]
 
 ROLE_EXTENSION = EBM + "variable-definition-variable-role-code"
 COMPARATOR_CATEGORY = EBM + "variable-definition-comparator-category"
@@ -72,7 +72,8 @@ def derived_value_url(ctx: CompileContext) -> str:
     return f"{ctx.config.canonical_base}/StructureDefinition/{DERIVED_VALUE}"
 
 
-def _derived(ctx: CompileContext, method: str, element: str | None = None) -> Json:
+def derived_value(ctx: CompileContext, method: str, element: str | None = None) -> Json:
+    """The derived-value extension: how a value was derived, and which element (relative) it is."""
     parts: list[Json] = [] if element is None else [{"url": "element", "valueString": element}]
     parts.append({"url": "method", "valueString": method})
     return {"url": derived_value_url(ctx), "extension": parts}
@@ -262,7 +263,7 @@ def _group_statistic(ctx: CompileContext, b: _Builder, n: int | None) -> Json:
                   str(affected), derived_affected)
         if derived_affected:
             b.notes.append({"text": derived_affected})
-            b.extensions.append(_derived(ctx, derived_affected, "numberAffected"))
+            b.extensions.append(derived_value(ctx, derived_affected, "numberAffected"))
     if result.event_count is not None:
         statistic["numberOfEvents"] = result.event_count
         b.element("statistic[0].numberOfEvents", "event_count", str(result.event_count))
@@ -289,7 +290,7 @@ def _group_statistic(ctx: CompileContext, b: _Builder, n: int | None) -> Json:
         low_q, high_q = Decimal(repr(low)).quantize(quantum), Decimal(repr(high)).quantize(quantum)
         i = b.estimate("ci", description=method, level=Decimal("0.95"),
                        range={"low": {"value": low_q}, "high": {"value": high_q}})
-        b.estimates[i] = {"extension": [_derived(ctx, method)], **b.estimates[i]}
+        b.estimates[i] = {"extension": [derived_value(ctx, method)], **b.estimates[i]}
         b.element(f"statistic[0].attributeEstimate[{i}].range", "value", None, method)
         b.lines.append(f"95% CI {low_q} to {high_q} (derived, Wilson score interval).")
     return statistic
@@ -314,7 +315,7 @@ def _comparative_statistic(ctx: CompileContext, b: _Builder) -> Json:
         method = (f"Derived by evidencekit: the sum of the compared groups' N ({known[0]} + {known[1]}); "
                   "the source reports each group's N.")
         sample["numberOfParticipants"] = total
-        b.extensions.append(_derived(ctx, method, "sampleSize.numberOfParticipants"))
+        b.extensions.append(derived_value(ctx, method, "sampleSize.numberOfParticipants"))
         b.element("statistic[0].sampleSize.numberOfParticipants", "comparison", str(total), method)
     statistic["sampleSize"] = sample
     b.reported_estimates()

@@ -14,7 +14,7 @@ from ..definitions.model import Study
 from ..terminology import concept
 from .context import EBM, CompileContext, Json, div
 
-__all__ = ["compile_groups", "exposure_group_id", "group_profile"]
+__all__ = ["coded_characteristic", "compile_groups", "exposure_group_id", "group_profile"]
 
 CHARACTERISTIC_DESCRIPTION = EBM + "characteristic-description"
 COMBINATION_METHOD = EBM + "combination-method"
@@ -35,7 +35,8 @@ def group_profile(study: Study, group: str) -> str:
     return "exposure-group"
 
 
-def _received(ctx: CompileContext, title: str, keys: list[str], how: str) -> Json:
+def coded_characteristic(title: str, keys: list[str], how: str) -> Json:
+    """A Group characteristic `how`: the concepts of `keys` (text only when none is known)."""
     codings = [c.coding() for c in (concept(k) for k in keys) if c is not None]
     value: Json = {"coding": codings, "text": title} if codings else {"text": title}
     return {"code": {"text": how}, "valueCodeableConcept": value, "exclude": False}
@@ -127,7 +128,7 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
     received: list[Json] = []
     if exposure_group_id(study) is not None and exposure is not None:
         # single group: everyone enrolled received the exposure (the IG's single-arm pattern)
-        received = [_received(ctx, exposure.title, exposure.concepts, "Received")]
+        received = [coded_characteristic(exposure.title, exposure.concepts, "Received")]
         group = _group(ctx, exposure.id, "exposure-group", "Exposure group", f"{pop.title}: {exposure.title}",
                        f"{pop.description} Exposure: {exposure.description}", pop.n.value,
                        [_member_of(ctx, pop.id, pop.title), *received],
@@ -145,7 +146,7 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
         group = _group(ctx, arm.id, group_profile(study, arm.id),
                        "Comparator group" if arm.role == "comparator" else "Exposure group",
                        arm.title, arm.description, arm.n.value,
-                       [_member_of(ctx, pop.id, pop.title), _received(ctx, arm.title, arm.concepts, how)],
+                       [_member_of(ctx, pop.id, pop.title), coded_characteristic(arm.title, arm.concepts, how)],
                        [f"{how}: {arm.title}", f"Role: {arm.role}"])
         compiled = ctx.add(group, "arms", i)
         ctx.element(compiled, "Group.quantity", ("arms", i, "n", "value"), str(arm.n.value), arm.n.provenance)

@@ -19,7 +19,9 @@ from ..stats import count_of
 from ..synthesis import Pooled, pool_counts, pool_proportions
 from ..terminology import codeable, concept
 from .context import EBM, CompileContext, Json, div
-from .evidence import ESTIMATE_TYPES, STATISTIC_TYPES, derived_value_url, variable_role
+from .evidence import ESTIMATE_TYPES, STATISTIC_TYPES, derived_value, variable_role
+from .groups import coded_characteristic
+from .variables import evidence_variable
 
 __all__ = ["compile_question"]
 
@@ -42,7 +44,6 @@ HETEROGENEITY = {"i2": {"system": "http://terminology.hl7.org/CodeSystem/attribu
                  "q": {"system": "http://terminology.hl7.org/CodeSystem/attribute-estimate-type", "code": "0000419",
                        "display": "Cochran's Q statistic"}}
 _MEASURE = {"risk-difference": "risk-difference", "relative-risk": "log-risk-ratio", "odds-ratio": "log-odds-ratio"}
-_VARIABLE_DEFINITION = EBM + "evidence-variable-definition"
 _OVERALL = {"coding": [{"system": "http://hl7.org/fhir/certainty-type", "code": "Overall",
                         "display": "Overall certainty"}]}
 _INDIRECTNESS = "certainty-type:Indirectness"
@@ -56,11 +57,9 @@ def _label(key: str) -> str:
 def _population(ctx: CompileContext) -> Json:
     q = ctx.loaded.question
     rid = ctx.rid("population")
-    characteristics = []
-    for label, element in (("Population", q.question.population), ("Intervention", q.question.intervention)):
-        codings = [c.coding() for c in (concept(k) for k in element.concepts) if c is not None]
-        value: Json = {"coding": codings, "text": element.description} if codings else {"text": element.description}
-        characteristics.append({"code": {"text": label}, "valueCodeableConcept": value, "exclude": False})
+    characteristics = [coded_characteristic(element.description, element.concepts, label)
+                       for label, element in (("Population", q.question.population),
+                                              ("Intervention", q.question.intervention))]
     return {
         "resourceType": "Group",
         "id": rid,
@@ -78,25 +77,10 @@ def _population(ctx: CompileContext) -> Json:
 
 
 def _variable(ctx: CompileContext, outcome: QuestionOutcome) -> Json:
-    rid = ctx.rid(outcome.id)
     q = ctx.loaded.question
-    return {
-        "resourceType": "EvidenceVariable",
-        "id": rid,
-        "meta": {"profile": [EBM + "variable-definition"]},
-        "text": div(f"Outcome: {outcome.title}", f"Importance: {outcome.importance}.",
-                    f"Handling: {outcome.handling}"),
-        "extension": [{"url": _VARIABLE_DEFINITION, "valueCodeableReference": {"concept": {"text": outcome.title}}}],
-        "url": ctx.url("EvidenceVariable", rid),
-        "version": ctx.config.version,
-        "title": outcome.title,
-        "status": q.status,
-        "date": q.date,
-        "publisher": ctx.config.publisher,
-        "description": f"{outcome.title} ({outcome.importance} outcome of the question: {q.title}).",
-        "actual": False,
-        "handling": outcome.handling,
-    }
+    return evidence_variable(ctx, ctx.rid(outcome.id), outcome.title,
+                             f"{outcome.title} ({outcome.importance} outcome of the question: {q.title}).",
+                             outcome.handling, {"concept": {"text": outcome.title}}, "variable-definition")
 
 
 def _pooled(outcome: QuestionOutcome, studies: dict[str, LoadedStudy]) -> tuple[Pooled, str] | None:
@@ -164,7 +148,7 @@ def _pooled_statistic(ctx: CompileContext, outcome: QuestionOutcome, pooled: Poo
     if random:
         characteristics.append({"code": {"coding": [MODEL_CODES[pooled.tau_method]]}})
     return {
-        "extension": [{"url": derived_value_url(ctx), "extension": [{"url": "method", "valueString": method}]}],
+        "extension": [derived_value(ctx, method)],
         "description": description,
         "statisticType": {"coding": [STATISTIC_TYPES[statistic]]},
         "quantity": {"value": q4(_back(pooled, statistic, estimate))},
@@ -244,10 +228,10 @@ def _certainty(ctx: CompileContext, outcome: QuestionOutcome, evidence: Json) ->
     }
 
 
-def compile_question(ctx: CompileContext, evidence: dict[str, Json], studies: dict[str, LoadedStudy]) -> list[Json]:
+def compile_question(ctx: CompileContext, compiled: dict[str, Json], studies: dict[str, LoadedStudy]) -> list[Json]:
     """The question's population Group, its outcome variables, syntheses and certainty assessments.
 
-    ``evidence`` maps ``<study id>-<result id>`` (the studies' Evidence ids) to the compiled Evidence.
+    ``compiled`` maps resource keys (``Evidence/<study id>-<result id>``, ...) to the compiled resources.
     """
     q = ctx.loaded.question
     population = _population(ctx)
@@ -257,7 +241,8 @@ def compile_question(ctx: CompileContext, evidence: dict[str, Json], studies: di
         variable = _variable(ctx, outcome)
         ctx.add(variable, "outcomes", i)
         out.append(variable)
-        cited = [evidence[f"{c.study}-{c.result}"] for c in outcome.results if f"{c.study}-{c.result}" in evidence]
+        cited = [compiled[f"Evidence/{c.study}-{c.result}"] for c in outcome.results
+                 if f"Evidence/{c.study}-{c.result}" in compiled]
         if not cited:
             continue
         synthesis = _synthesis(ctx, outcome, cited, studies)

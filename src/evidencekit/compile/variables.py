@@ -8,7 +8,7 @@ from ..definitions.model import Result, Study, Timepoint
 from ..terminology import concept, duration_unit
 from .context import EBM, CompileContext, Json, div
 
-__all__ = ["ASSIGNMENT", "compile_variables", "outcome_variable_id", "timepoint_text"]
+__all__ = ["ASSIGNMENT", "compile_variables", "evidence_variable", "outcome_variable_id", "timepoint_text"]
 
 VARIABLE_DEFINITION = EBM + "evidence-variable-definition"
 CATEGORY_REFERENCE = EBM + "evidence-variable-category-value-reference"
@@ -49,9 +49,10 @@ def _timing(study: Study, point: Timepoint) -> Json:
     return {"url": TIMING, "extension": parts}
 
 
-def _variable(ctx: CompileContext, rid: str, title: str, description: str, handling: str,
+def evidence_variable(ctx: CompileContext, rid: str, title: str, description: str, handling: str,
               definition: Json, profile: str, extra: Json | None = None, actual: bool = False,
               timing: Json | None = None) -> Json:
+    """An EvidenceVariable of an EBM variable profile, with its definition (and timing) extension."""
     extensions = [{"url": VARIABLE_DEFINITION, "valueCodeableReference": definition}]
     if timing is not None:
         extensions.append(timing)
@@ -64,8 +65,8 @@ def _variable(ctx: CompileContext, rid: str, title: str, description: str, handl
         "url": ctx.url("EvidenceVariable", rid),
         "version": ctx.config.version,
         "title": title,
-        "status": ctx.study.status,
-        "date": ctx.study.date,
+        "status": ctx.definition.status,
+        "date": ctx.definition.date,
         "publisher": ctx.config.publisher,
         "description": description,
         "actual": actual,
@@ -85,7 +86,7 @@ def _assignment(ctx: CompileContext) -> Json:
     categories = {"category": [
         {"extension": [{"url": CATEGORY_REFERENCE, "valueReference": ctx.ref("Group", ctx.rid(a.id), a.title)}],
          "name": a.title} for a in study.arms]}
-    return _variable(ctx, rid, title, description, "dichotomous" if len(study.arms) == 2 else "polychotomous",
+    return evidence_variable(ctx, rid, title, description, "dichotomous" if len(study.arms) == 2 else "polychotomous",
                      {"concept": {"coding": [_DEFINED_IN_CATEGORY]}}, "group-assignment", categories, actual=True)
 
 
@@ -103,7 +104,7 @@ def compile_variables(ctx: CompileContext) -> list[Json]:
         definition: Json = {"concept": {"text": exposure.title}}
         if codings:
             definition["concept"] = {"coding": codings, "text": exposure.title}
-        resource = _variable(ctx, ctx.rid(exposure.id), exposure.title, exposure.description, "dichotomous",
+        resource = evidence_variable(ctx, ctx.rid(exposure.id), exposure.title, exposure.description, "dichotomous",
                              definition, "variable-definition", actual=True)
         ctx.add(resource, "exposure")
         out.append(resource)
@@ -116,14 +117,14 @@ def compile_variables(ctx: CompileContext) -> list[Json]:
                 used[result.variable].append(result.timepoint)
     for i, var in enumerate(study.variables):
         description = var.description + (f" Unit: {var.unit}." if var.unit else "")
-        resource = _variable(ctx, ctx.rid(var.id), var.title, description, var.handling,
+        resource = evidence_variable(ctx, ctx.rid(var.id), var.title, description, var.handling,
                              {"concept": {"text": var.title}}, "variable-definition", actual=True)
         ctx.add(resource, "variables", i)
         out.append(resource)
         for point_id in used.get(var.id, []):
             j, point = timepoints[point_id]
             when = timepoint_text(study, point)
-            resource = _variable(ctx, ctx.rid(f"{var.id}-{point_id}"), f"{var.title}, {point.title}",
+            resource = evidence_variable(ctx, ctx.rid(f"{var.id}-{point_id}"), f"{var.title}, {point.title}",
                                  f"{description} Measured: {when}.", var.handling,
                                  {"concept": {"text": var.title}}, "variable-definition", actual=True,
                                  timing=_timing(study, point))
@@ -140,7 +141,7 @@ def compile_variables(ctx: CompileContext) -> list[Json]:
             {"name": titles[s], "valueCodeableConcept": {"text": titles[s]}}
             for s in part.subgroups
         ]}
-        resource = _variable(ctx, ctx.rid(part.id), part.title, description, "polychotomous",
+        resource = evidence_variable(ctx, ctx.rid(part.id), part.title, description, "polychotomous",
                              {"concept": {"text": part.title}}, "variable-definition", categories, actual=True)
         ctx.add(resource, "population", "partitions", i)
         out.append(resource)
