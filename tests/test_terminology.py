@@ -60,11 +60,14 @@ def _package_code_systems() -> dict[str, dict[str, str]]:
 
 
 def test_statistic_and_estimate_codes_and_displays_are_the_packages() -> None:
-    """Every statistic, attribute-estimate and model code the evidence compiler writes, with its display."""
+    """Every statistic, attribute-estimate, synthesis-type and model code the evidence and question
+    compilers write, with its display."""
     from evidencekit.compile.evidence import ADJUSTED, ESTIMATE_TYPES, STATISTIC_TYPES
+    from evidencekit.compile.question import HETEROGENEITY, MODEL_CODES, RANGE, STD_MA
 
     systems = _package_code_systems()
-    for coding in [*STATISTIC_TYPES.values(), *ESTIMATE_TYPES.values(), ADJUSTED]:
+    for coding in [*STATISTIC_TYPES.values(), *ESTIMATE_TYPES.values(), ADJUSTED, RANGE, STD_MA,
+                   *MODEL_CODES.values(), *HETEROGENEITY.values()]:
         assert systems[coding["system"]][coding["code"]] == coding["display"], coding
 
 
