@@ -24,7 +24,8 @@ from evidencekit.config import Config
 from evidencekit.pipeline import build
 from evidencekit.publish.push import PushOptions, load_resources, push
 
-STUDY = "e2e-galimberti-2018"  # its own ids, so the push tests' first push still creates everything
+QUESTION = "e2e-question"  # its own ids (and its studies'), so the push tests' first
+SERVICE = f"{QUESTION}-ivig-refractory-cdm"  # push still creates everything
 
 
 def _r5(resource: dict[str, Any]) -> dict[str, Any]:
@@ -54,14 +55,21 @@ EXPECTED = {"e2e-qualifies": 1, "e2e-one-agent": 0, "e2e-juvenile": 0, "e2e-ivig
 
 @pytest.fixture(scope="module")
 def knowledge(tmp_path_factory: pytest.TempPathFactory, fhir_server: str) -> Path:
-    """The seed study under its own id, built and pushed into HAPI."""
+    """The three studies and the IVIG question (with the recommendation) under their own ids, built and
+    pushed into HAPI."""
     work = tmp_path_factory.mktemp("e2e")
     definitions = work / "definitions"
     shutil.copytree(DEFINITIONS / "sources", definitions / "sources")
-    shutil.copy(DEFINITIONS / "galimberti-2018-ivig-cutaneous-dm.yaml", definitions)
-    seed = definitions / "galimberti-2018-ivig-cutaneous-dm.yaml"
-    seed.write_text(seed.read_text(encoding="utf-8").replace("\nid: galimberti-2018\n", f"\nid: {STUDY}\n", 1),
-                    encoding="utf-8")
+    question = (DEFINITIONS / "ivig-refractory-cdm-question.yaml").read_text(encoding="utf-8")
+    question = question.replace("\nid: ivig-refractory-cdm-question\n", f"\nid: {QUESTION}\n", 1)
+    for study in ("galimberti-2018-ivig-cutaneous-dm", "aggarwal-2022-proderm", "bounfour-2014-ivig-dm-skin"):
+        sid = "-".join(study.split("-")[:2])
+        text = (DEFINITIONS / f"{study}.yaml").read_text(encoding="utf-8")
+        assert text.count(f"\nid: {sid}\n") == 1 and f"study: {sid}\n" in question
+        (definitions / f"{study}.yaml").write_text(text.replace(f"\nid: {sid}\n", f"\nid: e2e-{sid}\n"),
+                                                   encoding="utf-8")
+        question = question.replace(f"study: {sid}\n", f"study: e2e-{sid}\n")
+    (definitions / "question.yaml").write_text(question, encoding="utf-8")
     result = build(definitions, work / "out", config=Config())
     assert result.ok
     output = work / "out" / "r5"
@@ -109,14 +117,15 @@ def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPath
                 time.sleep(0.2)
         yield base, signer
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
     assert "hapi-token-e2e" not in log.read_text()  # the EHR's access token is never logged
 
 
 def _call(service: tuple[str, ehr.Signer], fhir_server: str, body: dict[str, Any]) -> httpx.Response:
     base, signer = service
-    url = f"{base}/cds-services/{STUDY}-ivig-refractory-cdm-{body['hook']}"
+    url = f"{base}/cds-services/{SERVICE}-{body['hook']}"
     body["fhirServer"] = fhir_server
     body["fhirAuthorization"] = {"access_token": "hapi-token-e2e", "token_type": "Bearer", "expires_in": 300,
                                  "scope": "user/Patient.read user/Condition.read user/MedicationRequest.read "
@@ -128,7 +137,7 @@ def test_discovery_lists_the_compiled_service(service: tuple[str, ehr.Signer]) -
     base, signer = service
     url = f"{base}/cds-services"
     services = httpx.get(url, headers=signer.auth(url)).json()["services"]
-    assert {(s["id"], s["hook"]) for s in services} == {(f"{STUDY}-ivig-refractory-cdm-{h}", h)
+    assert {(s["id"], s["hook"]) for s in services} == {(f"{SERVICE}-{h}", h)
                                                          for h in ("patient-view", "order-select", "order-sign")}
 
 
@@ -148,13 +157,15 @@ def test_patient_view_fetches_from_hapi(service: tuple[str, ehr.Signer], fhir_se
 def test_card_links_resolve_on_the_server(service: tuple[str, ehr.Signer], fhir_server: str,
                                           patients: dict[str, Any]) -> None:
     card = _call(service, fhir_server, ehr.hook_request("patient-view", "e2e-qualifies")).json()["cards"][0]
-    assert len(card["links"]) == 4
+    # the summary of findings, the 8 study results of the 3 critical outcomes, the 3 citations
+    assert [link["url"].split("/")[-2] for link in card["links"]] == ["Composition"] + ["Evidence"] * 8 + \
+        ["Citation"] * 3
     for link in card["links"]:
         assert link["url"].startswith(fhir_server + "/")
         resource = httpx.get(link["url"], headers={"Accept": "application/fhir+json"}).json()
         rtype, rid = link["url"][len(fhir_server) + 1:].split("/")
         assert (resource["resourceType"], resource["id"]) == (rtype, rid)
-        assert rtype in ("Evidence", "Citation") and link["label"].startswith(rtype)
+        assert resource["title"][:60] in link["label"]
 
 
 def test_order_select_from_hapi(service: tuple[str, ehr.Signer], fhir_server: str, patients: dict[str, Any]) -> None:

@@ -418,9 +418,35 @@ def test_item_25_detail_is_gfm_without_html(client: TestClient, signer: ehr.Sign
     for expected in ("methotrexate", "azathioprine", "83%", "95% CI", "Very low", "boxed warning"):
         assert expected in card["detail"], expected
     # the key numbers with their denominators, once each; a CI the source did not report says so
-    assert card["detail"].count("35 of 42") == 1 and card["detail"].count("13 of 15") == 1
-    assert "95% CI 69.4% to 91.7%; derived, not reported" in card["detail"]
-    assert "80%" in card["detail"] and "denominator is not reported" in card["detail"]
+    assert card["detail"].count("35 of 42") == 1 and card["detail"].count("19 of 27") == 1
+    assert "(95% CI 69.4% to 91.7%, derived by evidencekit, not reported)" in card["detail"]
+    assert ").;" not in card["detail"] and ".;" not in card["detail"]  # no glued sentences
+
+
+def test_card_gives_each_critical_outcome_with_its_certainty_randomized_first(
+        client: TestClient, signer: ehr.Signer, sid: str) -> None:
+    """Per critical outcome of the summary of findings: the body's certainty, then ProDERM's figures with
+    the trial's own certainty, then each case series with its own (issue 10, item 5)."""
+    card = cards_for(client, signer, sid, ehr.qualifying())[0]
+    lines = card["detail"].split("\n")
+    outcomes = [i for i, line in enumerate(lines) if line.startswith("- **")]
+    assert [lines[i].split("**")[1] for i in outcomes] == ["Skin disease activity", "Response to treatment",
+                                                           "Serious adverse events"]
+    assert all(lines[i].endswith("certainty ⊕⊕◯◯ Low") for i in outcomes)
+    skin = lines[outcomes[0] + 1:outcomes[1]]
+    assert skin[0].startswith("  - Aggarwal et al. 2022, randomized trial: ") and "8.0 points" in skin[0]
+    assert skin[0].endswith("(study certainty ⊕⊕⊕◯ Moderate)")
+    assert skin[1].startswith("  - Galimberti et al. 2018, single-group study: ") and "(35 of 42)" in skin[1]
+    assert skin[2].startswith("  - Bounfour et al. 2014, single-group study: 19 of 27")
+    assert skin[1].endswith("(study certainty ⊕◯◯◯ Very low)") and skin[2].endswith("(study certainty ⊕◯◯◯ Very low)")
+    (response,) = lines[outcomes[1] + 1:outcomes[2]]  # one line for the trial: both arms, then the difference
+    assert response.index("37 of 47") < response.index("21 of 48") < response.index("35 percentage points")
+    assert len(card["summary"]) < 140
+    urls = [link["url"] for link in card["links"]]
+    assert urls[0] == f"{FHIR_BASE}/Composition/ivig-refractory-cdm-question-summary-of-findings"
+    for evidence_id in ("aggarwal-2022-tis20-difference", "galimberti-2018-improvement-overall",
+                        "bounfour-2014-major-response"):
+        assert f"{FHIR_BASE}/Evidence/{evidence_id}" in urls
 
 
 def test_item_26_source_url_is_absolute_https(client: TestClient, signer: ehr.Signer, sid: str) -> None:

@@ -181,6 +181,14 @@ def test_invalid_output_is_not_pushed(seed_build: Path, tmp_path: Path) -> None:
 
 
 def test_plan_keeps_cycles_together_and_orders_references(resources: list) -> None:
+    import copy
+
+    # the output has no reference cycle since certainty is rated per Evidence: make one (the seed's
+    # Citation pointing back at its report, which cites it)
+    resources = copy.deepcopy(resources)
+    citation = next(r for r in resources if r["id"] == "galimberti-2018-citation")
+    citation.setdefault("relatedArtifact", []).append(
+        {"type": "documentation", "resourceReference": {"reference": "Composition/galimberti-2018"}})
     for size in (1, 3, 7, 100):
         chunks = plan_chunks(resources, size)
         assert sorted(r["id"] for c in chunks for r in c) == sorted(r["id"] for r in resources)
@@ -191,10 +199,11 @@ def test_plan_keeps_cycles_together_and_orders_references(resources: list) -> No
                 for ref in _references(r):
                     assert ref in placed or ref in keys, (size, r["id"], ref)
             placed |= keys
-    # the report and the certainty assessment reference each other: one transaction
+    # the report and the citation reference each other: one transaction
     for chunk in plan_chunks(resources, 1):
         ids = {r["id"] for r in chunk}
-        assert ("galimberti-2018" in ids) == ("galimberti-2018-certainty" in ids)
+        assert ("galimberti-2018" in ids) == ("galimberti-2018-citation" in ids)
+    assert max(len(c) for c in plan_chunks(resources, 1)) >= 2
 
 
 def test_concurrency_sends_independent_chunks(resources: list) -> None:

@@ -35,18 +35,24 @@ def test_question_is_checked_against_the_studies(tmp_path: Path, runner: CliRunn
     code, found, _ = _check(runner, _directory(tmp_path))
     assert code == 0
     assert [d for d in found if d["severity"] == "error"] == []
-    # its SNOMED CT concept is corroborated, not verified: reported for questions as for studies
+    # its SNOMED CT concept is corroborated, not verified: reported for questions as for studies,
+    # and so are its recommendation's codes (ICD-10-CM and RxNorm corroborated, M33.0 unverified)
     assert {d["code"] for d in found} == {"EK302"}
+    reported = " ".join(d["message"] for d in found)
+    for key in ("sct:396230008", "icd10cm:M33.1", "icd10cm:M33.9", "icd10cm:M33.0", "rxnorm:6851", "rxnorm:68149",
+                "rxnorm:5521", "rxnorm:1256", "atc:J06BA02"):
+        assert f"'{key}'" in reported, key
 
 
 EDITS = [
     ("unknown result", "result: cdasi-difference", "result: cdasi-diff", "EK230", "result: cdasi-diff"),
     ("unknown study", "study: bounfour-2014", "study: bounfour-2015", "EK230", "study: bounfour-2015"),
-    ("mean difference pooled with proportions", "      method: narrative\n", "      method: meta-analysis\n",
-     "EK231", "result: improvement-overall"),
+    ("mean difference pooled with proportions", "      method: narrative\n      reason: A randomized mean",
+     "      method: meta-analysis\n      reason: A randomized mean", "EK231", "result: improvement-overall"),
     ("certainty rated down without a reason", "          reason: One trial, with CDASI analysed in 45 and 43 patients.\n", "",
      "EK232", "rating: certainty-rating:serious-concern"),
-    ("unknown code", "rating: certainty-rating:low", "rating: certainty-rating:lowish", "EK301",
+    ("unknown code", "rating: certainty-rating:low\n      summary: Low certainty, rated down twice",
+     "rating: certainty-rating:lowish\n      summary: Low certainty, rated down twice", "EK301",
      "certainty-rating:lowish"),
 ]
 
@@ -68,7 +74,8 @@ def test_bad_question_is_a_located_error(case: tuple[str, str, str, str, str], t
 
 
 def test_outcome_without_result_is_reported(tmp_path: Path, runner: CliRunner) -> None:
-    text = QUESTION.read_text() + "  - id: mortality\n    title: Death\n    importance: critical\n    handling: dichotomous\n"
+    text = QUESTION.read_text().replace("\nrecommendation:\n", "\n  - id: mortality\n    title: Death\n    importance: critical\n"
+                                        "    handling: dichotomous\nrecommendation:\n")
     _, found, lines = _check(runner, _directory(tmp_path, text))
     assert any(d["code"] == "EK233" and d["severity"] == "warning" and "id: mortality" in lines[d["line"] - 1]
                for d in found)
@@ -123,7 +130,8 @@ POOLED = QUESTION.read_text().replace('''      - study: aggarwal-2022
         directness:
           rating: certainty-rating:serious-concern
           reason: ProDERM enrolled adults with active dermatomyositis including muscle disease, not a refractory skin-predominant population.
-''', "").replace("      method: narrative\n", "      method: meta-analysis\n")
+''', "").replace("      method: narrative\n      reason: A randomized mean",
+                "      method: meta-analysis\n      reason: A randomized mean")
 
 
 def test_meta_analysis_of_proportions_is_pooled_and_marked_derived(tmp_path: Path, runner: CliRunner) -> None:
@@ -157,7 +165,7 @@ def test_summary_of_findings_lists_every_outcome_with_its_certainty(seed_build: 
     headers, *entries = sof["section"]
     assert headers["code"]["coding"][0]["code"] == "column-headers" and len(headers["section"]) == 6
     question = QUESTION.read_text()
-    assert [e["title"] for e in entries] == ["Skin disease activity", "Serious adverse events",
+    assert [e["title"] for e in entries] == ["Skin disease activity", "Response to treatment", "Serious adverse events",
                                              "Less use of systemic glucocorticoids"]
     for entry in entries:
         assert entry["focus"]["reference"].startswith("EvidenceVariable/ivig-refractory-cdm-question-")
@@ -171,6 +179,49 @@ def test_summary_of_findings_lists_every_outcome_with_its_certainty(seed_build: 
     assert assessment["artifactReference"]["reference"].startswith("Evidence/")  # about an Evidence
     assert "⊕⊕◯◯ Low" in certainty["text"]["div"] and "certainty-rating:low" in question
     # the serious adverse events row shows both arms of the trial
-    cells = {c["code"]["coding"][0]["code"]: c for c in entries[1]["section"]}
+    cells = {c["code"]["coding"][0]["code"]: c for c in entries[2]["section"]}
     assert cells["result-with-intervention-alone"]["entry"][0]["reference"] == "Evidence/aggarwal-2022-serious-teae-ivig"
     assert cells["result-with-comparator-alone"]["entry"][0]["reference"] == "Evidence/aggarwal-2022-serious-teae-placebo"
+
+
+REC_EDITS = [
+    ("unknown outcome", "  justification: [skin-activity, disease-mortality]\n", "EK106", "disease-mortality"),
+    ("quote not in the source", None, "EK209", "quote:"),
+]
+
+
+@pytest.mark.parametrize("case", REC_EDITS, ids=[c[0] for c in REC_EDITS])
+def test_bad_recommendation_is_a_located_error(case: tuple[str, str | None, str, str], tmp_path: Path,
+                                               runner: CliRunner) -> None:
+    _, insert, code, line_contains = case
+    text = QUESTION.read_text()
+    if insert is not None:
+        text = text.replace("  hooks:", insert + "  hooks:") if "  hooks:" in text else \
+            text.replace("  qualifies:\n", insert + "  qualifies:\n", 1)
+    else:
+        old = 'quote: "still having active cutaneous DM after being treated with ≥2 systemic medications"'
+        assert text.count(old) == 1
+        text = text.replace(old, 'quote: "still having active cutaneous DM after being treated with ≥3 systemic medications"')
+    exit_code, found, lines = _check(runner, _directory(tmp_path, text))
+    assert exit_code == 1
+    assert any(d["code"] == code and d["severity"] == "error" and line_contains in lines[d["line"] - 1]
+               for d in found), found
+
+
+def test_recommendation_may_name_the_outcomes_that_justify_it(tmp_path: Path, runner: CliRunner) -> None:
+    text = QUESTION.read_text().replace("  qualifies:\n", "  justification: [glucocorticoid-sparing]\n  qualifies:\n", 1)
+    resources = _build(tmp_path, runner, text)
+    plan = json.loads((resources / "PlanDefinition-ivig-refractory-cdm-question-ivig-refractory-cdm.json").read_text())
+    docs = plan["action"][0]["documentation"]
+    assert [d["resource"].rsplit("/", 1)[1] for d in docs if d.get("label") in ("outcome", "result")] == [
+        "ivig-refractory-cdm-question-glucocorticoid-sparing", "galimberti-2018-glucocorticoid-reduction"]
+
+
+def test_ids_too_long_for_fhir_are_reported_where_they_are_written(tmp_path: Path, runner: CliRunner) -> None:
+    """Every id a question makes ('<question id>-<outcome id>-certainty', ...) fits FHIR's 64 characters,
+    or the id is reported at load, located, before anything is compiled."""
+    text = QUESTION.read_text().replace("\nid: ivig-refractory-cdm-question\n", "\nid: e2e-ivig-refractory-cdm-question\n")
+    exit_code, found, lines = _check(runner, _directory(tmp_path, text))
+    assert exit_code == 1
+    located = {lines[d["line"] - 1].strip() for d in found if d["code"] == "EK107"}
+    assert located == {"- id: serious-adverse-events", "id: ivig-refractory-cdm"}, found

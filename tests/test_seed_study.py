@@ -7,6 +7,8 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from conftest import SOURCE_TEXT, OUTPUT_RESOURCES
 
 
@@ -157,7 +159,7 @@ def test_recommendation_compiles_to_a_plan_definition_with_its_justification(see
         r = json.loads(path.read_text(encoding="utf-8"))
         resources[f"{r['resourceType']}/{r['id']}"] = r
     by_url = {r["url"]: r for r in resources.values() if "url" in r}
-    plan = resources["PlanDefinition/galimberti-2018-ivig-refractory-cdm"]
+    plan = resources["PlanDefinition/ivig-refractory-cdm-question-ivig-refractory-cdm"]
     assert plan["type"]["coding"][0]["code"] == "eca-rule"
     (action,) = plan["action"]
     assert [t["name"] for t in action["trigger"]] == ["patient-view", "order-select", "order-sign"]
@@ -172,22 +174,105 @@ def test_recommendation_compiles_to_a_plan_definition_with_its_justification(see
                 assert by_url[code_filter["valueSet"]]["resourceType"] == "ValueSet"
             else:
                 assert code_filter["code"]
-    # justification: the Evidence named in the definition, the Citation and the assessment
-    evidence = [d["resource"] for d in action["documentation"] if d["type"] == "justification" and "resource" in d]
-    assert [by_url[u]["id"] for u in evidence] == ["galimberti-2018-improvement-overall",
-                                                  "galimberti-2018-improvement-skin-alone",
-                                                  "galimberti-2018-glucocorticoid-reduction"]
-    assert by_url[next(d["resource"] for d in action["documentation"] if d["type"] == "citation")][
-        "resourceType"] == "Citation"
-    justification = resources["ArtifactAssessment/galimberti-2018-ivig-refractory-cdm-justification"]
+    # justification: the summary of findings, then per critical outcome its body of evidence and the
+    # studies' results (randomized first), then the citations; the assessment cites the same
+    docs = action["documentation"]
+    assert [d["type"] for d in docs[:2]] == ["justification"] * 2 and docs[1]["label"] == "summary-of-findings"
+    sof = by_url[docs[1]["resource"]]
+    assert sof["id"] == "ivig-refractory-cdm-question-summary-of-findings"
+    outcomes = [by_url[d["resource"]]["id"] for d in docs if d.get("label") == "outcome"]
+    assert outcomes == ["ivig-refractory-cdm-question-skin-activity", "ivig-refractory-cdm-question-disease-response",
+                        "ivig-refractory-cdm-question-serious-adverse-events"]  # the critical ones, in order
+    skin = docs.index(next(d for d in docs if d.get("label") == "outcome"))
+    assert [by_url[d["resource"]]["id"] for d in docs[skin + 1:skin + 4]] == [
+        "aggarwal-2022-cdasi-difference", "galimberti-2018-improvement-overall", "bounfour-2014-major-response"]
+    assert docs[skin + 1]["display"] == "Aggarwal et al. 2022, randomized trial"
+    assert sorted(by_url[d["resource"]]["id"] for d in docs if d["type"] == "citation") == [
+        "aggarwal-2022-citation", "bounfour-2014-citation", "galimberti-2018-citation"]
+    justification = resources["ArtifactAssessment/ivig-refractory-cdm-question-ivig-refractory-cdm-justification"]
     assert justification["artifactCanonical"] == plan["url"]
-    assert justification["content"][1]["classifier"][0]["coding"][0]["code"] == "very-low"
-    excluded = resources["ValueSet/galimberti-2018-ivig-refractory-cdm-excluded"]
+    assert justification["content"][0]["relatedArtifact"][0]["resource"] == sof["url"]
+    rated = justification["content"][1:]
+    assert [c["classifier"][0]["coding"][0]["code"] for c in rated] == ["low", "low", "low"]
+    for content in rated:  # each rating is the outcome's certainty-of-evidence assessment
+        assessment = resources[content["relatedArtifact"][0]["resourceReference"]["reference"]]
+        assert assessment["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/certainty-of-evidence"]
+        assert assessment["artifactReference"]["reference"].removeprefix("Evidence/") in outcomes
+    excluded = resources["ValueSet/ivig-refractory-cdm-question-ivig-refractory-cdm-excluded"]
     assert excluded["compose"]["include"][0]["filter"] == [{"property": "concept", "op": "is-a", "value": "M33.0"}]
     # the threshold from the source says where it comes from; the age rule says it is a rule
     entries = {e["resource"]: e for e in _source_map(seed_build)["resources"]}
-    elements = entries["PlanDefinition/galimberti-2018-ivig-refractory-cdm"]["elements"]
+    assert entries["PlanDefinition/ivig-refractory-cdm-question-ivig-refractory-cdm"]["file"] == "definitions/ivig-refractory-cdm-question.yaml"
+    elements = entries["PlanDefinition/ivig-refractory-cdm-question-ivig-refractory-cdm"]["elements"]
     agents = next(e for e in elements if e["yaml_path"].endswith("min_distinct_agents"))
     age = next(e for e in elements if e["yaml_path"].endswith("min_age_years"))
     assert agents["authored"] == "2" and "≥2 systemic medications" in agents["provenance"][0]["quote"]
     assert age["authored"] == "18" and age["derived"].startswith("rule: Business rule")
+
+
+def test_certainty_is_rated_per_outcome_result_not_copied_onto_the_report(seed_build: Path) -> None:
+    """GRADE rates each outcome: one certainty-of-evidence assessment about each rated result's Evidence;
+    no Evidence carries a copy of a report-level rating (issue 10, item 3)."""
+    resources = {}
+    for path in (seed_build / "resources").glob("*.json"):
+        r = json.loads(path.read_text(encoding="utf-8"))
+        resources[f"{r['resourceType']}/{r['id']}"] = r
+    assert not [k for k, r in resources.items() if r["resourceType"] == "Evidence" and "certainty" in r]
+    about = {r["artifactReference"]["reference"]: r for r in resources.values()
+             if r["resourceType"] == "ArtifactAssessment" and r["id"].endswith("-certainty")
+             and r["artifactReference"]["reference"].startswith("Evidence/galimberti-2018-")}
+    assert sorted(about) == [f"Evidence/galimberti-2018-{r}" for r in sorted(
+        ["improvement-overall", "improvement-skin-alone", "improvement-skin-muscle-lung", "cycles-to-improvement",
+         "glucocorticoid-reduction"])]
+    for reference, assessment in about.items():
+        assert reference in resources  # about an Evidence of the output
+        assert assessment["meta"]["profile"] == [
+            "http://hl7.org/fhir/uv/ebm/StructureDefinition/certainty-of-evidence"]
+        content = assessment["content"][0]
+        assert content["classifier"][0]["coding"][0]["code"] == "very-low"
+        assert [c["type"]["coding"][0]["code"] for c in content["component"]] == [
+            "RiskOfBias", "Imprecision", "Indirectness"]
+        assert all(c["summary"] for c in content["component"])  # every domain says why
+    # the trial's results are rated on their own: moderate for the efficacy differences
+    trial = resources["ArtifactAssessment/aggarwal-2022-tis20-difference-certainty"]
+    assert trial["content"][0]["classifier"][0]["coding"][0]["code"] == "moderate"
+    # the report's discussion lists the study's assessments
+    report = resources["Composition/galimberti-2018"]
+    discussion = next(s for s in report["section"] if s["code"]["coding"][0]["code"] == "discussion")
+    listed = {e["reference"] for e in discussion["entry"]}
+    assert {f"ArtifactAssessment/{a['id']}" for a in about.values()} <= listed
+
+
+@pytest.mark.parametrize("old, new, line_contains", [
+    ("    - results: [improvement-overall,", "    - results: [improvement-overal,", "improvement-overal,"),
+    ("                glucocorticoid-reduction]", "                glucocorticoid-reduction, improvement-overall]",
+     "glucocorticoid-reduction, improvement-overall]"),
+], ids=["unknown result", "result rated twice"])
+def test_certainty_names_each_result_once(definitions_copy: Path, old: str, new: str, line_contains: str) -> None:
+    from click.testing import CliRunner
+
+    from evidencekit.cli import main
+
+    seed = definitions_copy / "galimberti-2018-ivig-cutaneous-dm.yaml"
+    text = seed.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    seed.write_text(text.replace(old, new), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(definitions_copy), "--format", "json"])
+    assert result.exit_code == 1
+    lines = seed.read_text(encoding="utf-8").splitlines()
+    errors = [d for d in json.loads(result.output) if d["severity"] == "error"]
+    assert errors and all(d["file"].endswith(seed.name) for d in errors), errors
+    assert any(d["code"] in ("EK105", "EK106") and line_contains in lines[d["line"] - 1] for d in errors), errors
+
+
+def test_a_recommendation_in_a_study_says_where_it_belongs(definitions_copy: Path) -> None:
+    from click.testing import CliRunner
+
+    from evidencekit.cli import main
+
+    seed = definitions_copy / "galimberti-2018-ivig-cutaneous-dm.yaml"
+    seed.write_text(seed.read_text(encoding="utf-8") + "recommendation: {id: x}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(definitions_copy), "--format", "json"])
+    assert result.exit_code == 1
+    (found,) = [d for d in json.loads(result.output) if d["code"] == "EK101"]
+    assert "question definition" in found["message"] and "justification" in found["message"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..definitions.loader import LoadedStudy
+from ..definitions.loader import LoadedQuestion, LoadedStudy
 from ..diagnostics import Diagnostic, Severity
 
 _MAX_SOURCE_BYTES = 5 * 1024 * 1024
@@ -16,10 +16,14 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _source_texts(loaded: LoadedStudy) -> dict[str, str | None]:
+def _sources(loaded: LoadedStudy | LoadedQuestion) -> list:  # type: ignore[type-arg]
+    return loaded.study.sources if isinstance(loaded, LoadedStudy) else loaded.question.sources
+
+
+def _source_texts(loaded: LoadedStudy | LoadedQuestion) -> dict[str, str | None]:
     texts: dict[str, str | None] = {}
     base = loaded.path.parent.resolve()
-    for source in loaded.study.sources:
+    for source in _sources(loaded):
         if source.path is None:
             continue
         path = (base / source.path).resolve()
@@ -33,7 +37,7 @@ def _source_texts(loaded: LoadedStudy) -> dict[str, str | None]:
     return texts
 
 
-def ek209_quote_in_source(loaded: LoadedStudy) -> Iterator[Diagnostic]:
+def ek209_quote_in_source(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:
     """Provenance quote not found in the source document.
 
     When a source has a local copy (`path`, inside the definitions directory),
@@ -52,7 +56,7 @@ def ek209_quote_in_source(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         provenance: [{source: news, quote: "Overall, 83% of patients experienced cutaneous DM improvement"}]
     """
     texts = _source_texts(loaded)
-    for i, source in enumerate(loaded.study.sources):
+    for i, source in enumerate(_sources(loaded)):
         if source.id in texts and texts[source.id] is None:
             yield loaded.diag("EK209", Severity.ERROR,
                               f"source '{source.id}': cannot read {source.path} as UTF-8 text inside "

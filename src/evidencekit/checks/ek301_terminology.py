@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..definitions.loader import LoadedQuestion, LoadedStudy
+from ..definitions.model import Recommendation
 from ..diagnostics import Diagnostic, Severity
 from ..terminology import concept
 
@@ -27,6 +28,7 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
     """Every terminology key a definition (study or question) uses, with its value path."""
     if isinstance(loaded, LoadedQuestion):
         yield from _question_uses(loaded)
+        yield from _recommendation_uses(loaded.question.recommendation)
         return
     study = loaded.study
     for i, key in enumerate(study.design.codes):
@@ -41,13 +43,16 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
         for j, key in enumerate(arm.concepts):
             yield key, ("arms", i, "concepts", j)
     if study.assessment is not None:
-        for section in ("risk_of_bias", "certainty"):
-            judged = getattr(study.assessment, section)
-            yield judged.rating, ("assessment", section, "rating")
+        ratings = [(("risk_of_bias",), study.assessment.risk_of_bias)]
+        ratings += [(("certainty", k), c) for k, c in enumerate(study.assessment.certainty)]
+        for where, judged in ratings:
+            yield judged.rating, ("assessment", *where, "rating")
             for i, dom in enumerate(judged.domains):
-                yield dom.type, ("assessment", section, "domains", i, "type")
-                yield dom.rating, ("assessment", section, "domains", i, "rating")
-    rec = study.recommendation
+                yield dom.type, ("assessment", *where, "domains", i, "type")
+                yield dom.rating, ("assessment", *where, "domains", i, "rating")
+
+
+def _recommendation_uses(rec: Recommendation | None) -> Iterator[tuple[str, tuple[object, ...]]]:
     if rec is not None:
         q = rec.qualifies
         for field in ("conditions", "excluded_conditions"):

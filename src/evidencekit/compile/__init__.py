@@ -44,8 +44,7 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
     resources += compile_groups(ctx)
     resources += compile_variables(ctx)
     resources += compile_evidence(ctx)
-    resources += compile_assessments(ctx)
-    resources += compile_recommendation(ctx, resources)
+    resources += compile_assessments(ctx, resources)
     compile_report(ctx, resources)
     return ctx.compiled
 
@@ -53,7 +52,8 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
 def compile_studies(studies: list[LoadedStudy], config: Config,
                     questions: list[LoadedQuestion] | None = None) -> CompileResult:
     """Compile every study, then every question (each sorted by id, so output order never depends
-    on file order); questions cite the studies' Evidence."""
+    on file order); questions cite the studies' Evidence, and a question's recommendation its summary
+    of findings."""
     result = CompileResult(definitions=[derived_value_definition(config)])
     for loaded in sorted(studies, key=lambda s: s.study.id):
         result.compiled.extend(compile_study(loaded, config))
@@ -64,5 +64,7 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
         compile_question(ctx, keyed, by_id)
         keyed.update((c.key, c.resource) for c in ctx.compiled)
         compile_summary(ctx, keyed, by_id)
+        keyed.update((c.key, c.resource) for c in ctx.compiled)
+        compile_recommendation(ctx, keyed, by_id)
         result.compiled.extend(ctx.compiled)
     return result

@@ -99,7 +99,7 @@ class CompileContext:
         compiled.elements.append(entry)
 
     def source_title(self, source_id: str) -> str:
-        for source in getattr(self.study, "sources", []):
+        for source in self.definition.sources:
             if source.id == source_id:
                 return source.title
         return source_id

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from ..definitions.model import NOT_ESTIMABLE, RATIO_STATISTICS, Result, p_value_parts
 from ..stats import grim_proportion, wilson_interval
-from ..terminology import codeable, concept
+from ..terminology import concept
 from .context import EBM, CompileContext, CompiledResource, Json, div, percent_to_fraction, provenance_note
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
@@ -113,22 +113,6 @@ def _shell(ctx: CompileContext, rid: str, title: str, description: str, profiles
                                       "code": "NotApplicable", "display": "not applicable"}]},
         "studyDesign": [{"coding": [c.coding()]} for c in (concept(k) for k in study.design.codes) if c],
     }
-
-
-def _certainty(ctx: CompileContext) -> list[Json]:
-    assessment = ctx.study.assessment
-    if assessment is None:
-        return []
-    judged = assessment.certainty
-    return [{
-        "description": judged.summary,
-        "type": {"coding": [{"system": "http://hl7.org/fhir/certainty-type", "code": "Overall",
-                             "display": "Overall certainty"}]},
-        "rating": codeable(judged.rating),
-        "rater": assessment.assessor,
-        "subcomponent": [{"description": d.reason, "type": codeable(d.type), "rating": codeable(d.rating)}
-                         for d in judged.domains],
-    }]
 
 
 def _group_title(ctx: CompileContext, group: str) -> str:
@@ -376,10 +360,6 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
                                     + f": \u201c{p.quote}\u201d" for p in result.provenance]))
     resource = _shell(ctx, rid, title, result.text, _profiles(ctx, result, variable.role), variables, narrative)
     resource["statistic"] = [statistic]
-    if variable.role == "outcome":
-        certainty = _certainty(ctx)
-        if certainty:
-            resource["certainty"] = certainty
     compiled = ctx.add(resource, *b.path)
     for fhir_path, yaml_path, authored, derived in b.elements:
         ctx.element(compiled, f"Evidence.{fhir_path}", yaml_path, authored, result.provenance, derived)

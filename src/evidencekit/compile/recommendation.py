@@ -1,5 +1,12 @@
-"""The recommendation -> PlanDefinition (eca-rule), its ValueSets and override-reason
-CodeSystem, and an ArtifactAssessment with the recommendation's justification.
+"""A question's recommendation -> PlanDefinition (eca-rule), its ValueSets and override-reason
+CodeSystem, and an ArtifactAssessment with the recommendation's justification: the question's
+summary of findings and, per justifying outcome, its body of evidence and certainty.
+
+The action's ``documentation`` lists, in order: the justification, the summary of findings
+(label ``summary-of-findings``), then per justifying outcome its body-of-evidence Evidence
+(label ``outcome``) followed by each study result that answers it (label ``result``),
+randomized comparisons first, then the citations. ``evidencekit serve`` builds the card
+from exactly this list.
 
 The PlanDefinition carries the whole decision rule, so a CDS service can run from it:
 each ``action.input`` is a DataRequirement whose ``id`` names a FHIRPath variable
@@ -9,7 +16,9 @@ expression over those variables. ``evidencekit serve`` evaluates exactly these.
 
 from __future__ import annotations
 
-from ..definitions.model import CodeMatch, Recommendation
+from ..definitions.loader import LoadedStudy
+from ..definitions.model import CodeMatch, Recommendation, Study
+from ..definitions.question import QuestionOutcome
 from ..terminology import concept
 from .context import CompileContext, Json, div
 
@@ -68,8 +77,8 @@ def _value_set(ctx: CompileContext, rec: Recommendation, local: str, title: str,
         "version": ctx.config.version,
         "name": _camel(rec.id, local)[:1].upper() + _camel(rec.id, local)[1:],
         "title": title,
-        "status": ctx.study.status,
-        "date": ctx.study.date,
+        "status": ctx.definition.status,
+        "date": ctx.definition.date,
         "publisher": ctx.config.publisher,
         "description": description,
         "compose": {"include": includes},
@@ -104,10 +113,63 @@ def _coding_match(keys: list[str]) -> str:
     return f"medication.concept.coding.where({' or '.join(terms)}).exists()"
 
 
-def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[Json]:
-    """PlanDefinition + ValueSets + override-reason CodeSystem + justification ArtifactAssessment."""
-    study = ctx.study
-    rec: Recommendation | None = study.recommendation
+#: design kinds in the order a card lists their results (randomized comparisons first)
+DESIGN_ORDER = {"parallel-randomized": (0, "randomized trial"), "crossover-randomized": (0, "randomized crossover trial"),
+                "non-randomized-comparative": (1, "non-randomized comparative study"),
+                "single-group": (2, "single-group study")}
+
+
+def study_label(study: Study) -> str:
+    """'Aggarwal 2022, randomized trial': first author, year and design, for card lines."""
+    cited = study.citation
+    author = cited.authors[0].family + (" et al." if len(cited.authors) > 1 or not cited.authors_complete else "")
+    return f"{author} {cited.issue_date[:4]}, {DESIGN_ORDER[study.design.kind][1]}"
+
+
+def _justifying(ctx: CompileContext, rec: Recommendation) -> list[QuestionOutcome]:
+    outcomes = ctx.loaded.question.outcomes
+    if rec.justification:
+        by_id = {o.id: o for o in outcomes}
+        return [by_id[i] for i in rec.justification]
+    return [o for o in outcomes if o.importance == "critical"]
+
+
+def _documentation(ctx: CompileContext, rec: Recommendation, compiled: dict[str, Json],
+                   studies: dict[str, LoadedStudy], justification_id: str) -> tuple[list[Json], list[Json]]:
+    """The action's documentation (see the module docstring) and the outcomes' syntheses it cites."""
+    summary = compiled[f"Composition/{ctx.rid('summary-of-findings')}"]
+    docs: list[Json] = [
+        {"type": "justification", "label": "source", "display": rec.card.source_label,
+         "resourceReference": ctx.ref("ArtifactAssessment", justification_id, f"Justification: {rec.title}")},
+        {"type": "justification", "label": "summary-of-findings", "display": summary["title"],
+         "resource": summary["url"]}]
+    syntheses, cited_studies = [], []
+    for outcome in _justifying(ctx, rec):
+        synthesis = compiled.get(f"Evidence/{ctx.rid(outcome.id)}")
+        if synthesis is None:  # an outcome without results (EK233) justifies nothing
+            continue
+        syntheses.append(synthesis)
+        docs.append({"type": "justification", "label": "outcome", "display": outcome.title,
+                     "resource": synthesis["url"]})
+        ranked = sorted(outcome.results, key=lambda c: DESIGN_ORDER[studies[c.study].study.design.kind][0])
+        for cited in ranked:
+            evidence = compiled[f"Evidence/{cited.study}-{cited.result}"]
+            docs.append({"type": "justification", "label": "result",
+                         "display": study_label(studies[cited.study].study), "resource": evidence["url"]})
+            if cited.study not in cited_studies:
+                cited_studies.append(cited.study)
+    for study_id in cited_studies:
+        citation = compiled[f"Citation/{study_id}-citation"]
+        docs.append({"type": "citation", "display": citation["title"], "resource": citation["url"]})
+    return docs, syntheses
+
+
+def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
+                           studies: dict[str, LoadedStudy]) -> list[Json]:
+    """PlanDefinition + ValueSets + override-reason CodeSystem + justification ArtifactAssessment,
+    for a question's recommendation (after its syntheses and summary of findings are compiled)."""
+    question = ctx.loaded.question
+    rec: Recommendation | None = question.recommendation
     if rec is None:
         return []
     q = rec.qualifies
@@ -143,8 +205,8 @@ def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[J
         "version": ctx.config.version,
         "name": _camel(rec.id, "override-reasons")[:1].upper() + _camel(rec.id, "override-reasons")[1:],
         "title": f"Override reasons: {rec.title}",
-        "status": study.status,
-        "date": study.date,
+        "status": question.status,
+        "date": question.date,
         "publisher": ctx.config.publisher,
         "description": "Why a clinician did not follow the suggestion (CDS Hooks overrideReasons).",
         "caseSensitive": True,
@@ -204,17 +266,8 @@ def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[J
         return [{"kind": "applicability", "expression": {"description": d, "language": "text/fhirpath",
                                                           "expression": e}} for d, e in items]
 
-    evidence = {r["id"]: r for r in resources if r["resourceType"] == "Evidence"}
     justification_id = ctx.rid(f"{rec.id}-justification")
-    documentation: list[Json] = [{
-        "type": "justification", "label": "source", "display": rec.card.source_label,
-        "resourceReference": ctx.ref("ArtifactAssessment", justification_id, f"Justification: {rec.title}")}]
-    for result_id in rec.justification:
-        ev = evidence[ctx.rid(result_id)]
-        documentation.append({"type": "justification", "display": ev["title"], "resource": ev["url"]})
-    citation_id = ctx.rid("citation")
-    documentation.append({"type": "citation", "display": study.citation.title,
-                          "resource": ctx.url("Citation", citation_id)})
+    documentation, syntheses = _documentation(ctx, rec, compiled, studies, justification_id)
 
     action: Json = {
         "id": "suggest",
@@ -239,8 +292,8 @@ def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[J
         "name": _camel(rec.id)[:1].upper() + _camel(rec.id)[1:],
         "title": rec.title,
         "type": {"coding": [PLAN_TYPE]},
-        "status": study.status,
-        "date": study.date,
+        "status": question.status,
+        "date": question.date,
         "publisher": ctx.config.publisher,
         "description": rec.action,
         "purpose": rec.rationale,
@@ -253,45 +306,53 @@ def compile_recommendation(ctx: CompileContext, resources: list[Json]) -> list[J
         ],
         "action": [action],
     }
-    compiled = ctx.add(plan, "recommendation")
+    plan_compiled = ctx.add(plan, "recommendation")
     out.append(plan)
-    ctx.element(compiled, "PlanDefinition.action.condition", ("recommendation", "qualifies", "min_age_years"),
+    ctx.element(plan_compiled, "PlanDefinition.action.condition", ("recommendation", "qualifies", "min_age_years"),
                 str(age), q.min_age_years.provenance or None,
                 derived=None if q.min_age_years.provenance else f"rule: {q.min_age_years.basis}")
-    ctx.element(compiled, "PlanDefinition.action.condition",
+    ctx.element(plan_compiled, "PlanDefinition.action.condition",
                 ("recommendation", "qualifies", "min_distinct_agents"), str(q.min_distinct_agents.value),
                 q.min_distinct_agents.provenance or None,
                 derived=None if q.min_distinct_agents.provenance else f"rule: {q.min_distinct_agents.basis}")
 
-    certainty = study.assessment.certainty if study.assessment is not None else None
+    summary = documentation[1]
     content: list[Json] = [{
         "informationType": "rating",
         "summary": f"Recommendation {rec.direction} ({rec.strength}): {rec.rationale}",
         "type": {"text": "Strength of recommendation"},
         "classifier": [{"text": f"{rec.strength} recommendation {rec.direction}"}],
         "freeToShare": True,
-        "relatedArtifact": [
-            {"type": "justification", "display": evidence[ctx.rid(r)]["title"],
-             "resource": evidence[ctx.rid(r)]["url"]} for r in rec.justification],
+        "relatedArtifact": [{"type": "justification", "display": summary["display"], "resource": summary["resource"]},
+                            *({"type": "justification", "display": e["title"], "resource": e["url"]}
+                              for e in syntheses)],
     }]
-    if certainty is not None:
-        found = concept(certainty.rating)
+    lines = []
+    for synthesis in syntheses:
+        assessment = next((r for r in compiled.values() if r["resourceType"] == "ArtifactAssessment"
+                           and r.get("artifactReference", {}).get("reference") == f"Evidence/{synthesis['id']}"), None)
+        if assessment is None:
+            continue
+        rated = assessment["content"][0]
+        lines.append(f"{synthesis['title']}: {rated['summary']}")
         content.append({
             "informationType": "rating",
-            "summary": certainty.summary,
-            "type": {"coding": [{"system": "http://hl7.org/fhir/certainty-type", "code": "Overall",
-                                 "display": "Overall certainty"}]},
-            "classifier": [{"coding": [found.coding()]} if found else {"text": certainty.rating}],
+            "summary": f"{synthesis['title']}: {rated['summary']}",
+            "type": rated["type"],
+            "classifier": rated["classifier"],
             "freeToShare": True,
+            "relatedArtifact": [{"type": "justification", "display": assessment["title"],
+                                 "resourceReference": ctx.ref("ArtifactAssessment", assessment["id"],
+                                                              assessment["title"])}],
         })
     justification: Json = {
         "resourceType": "ArtifactAssessment",
         "id": justification_id,
-        "text": div(f"Justification: {rec.title}", rec.rationale,
-                    ("Evidence", [evidence[ctx.rid(r)]["title"] for r in rec.justification])),
+        "text": div(f"Justification: {rec.title}", rec.rationale, f"Summary of findings: {summary['display']}",
+                    ("Certainty of the evidence per outcome", lines)),
         "extension": ctx.artifact_extensions("ArtifactAssessment", justification_id),
         "title": f"Justification: {rec.title}",
-        "date": study.date,
+        "date": question.date,
         "artifactCanonical": plan["url"],
         "content": content,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from ..definitions.loader import LoadedStudy
+from ..terminology import GRADE
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["compile_summary"]
@@ -25,8 +26,6 @@ COLUMNS = [("outcome-measure", "Outcome Measure", "Outcome"),
            ("result-with-intervention-vs-comparator", "Result with intervention vs. comparator", "Effect"),
            ("certainty-of-evidence", "Certainty of Evidence", "Certainty")]
 _TYPE = {"system": _SECTIONS, "code": "SummaryOfFindings", "display": "SummaryOfFindings"}
-#: GRADE's symbols and words for the certainty-rating codes
-GRADE = {"high": "⊕⊕⊕⊕ High", "moderate": "⊕⊕⊕◯ Moderate", "low": "⊕⊕◯◯ Low", "very-low": "⊕◯◯◯ Very low"}
 
 
 def _code(code: str, display: str) -> Json:

@@ -50,6 +50,11 @@ class LoadedQuestion(_Positions):
     source: Located
     path: Path
 
+    @functools.cached_property
+    def provenances(self) -> list[tuple[tuple[object, ...], typing.Any]]:
+        """Every provenance entry of the question (its recommendation's thresholds) with its value path."""
+        return list(_provenances(self.question))
+
 
 @dataclass(frozen=True)
 class LoadedStudy(_Positions):
@@ -98,7 +103,8 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | 
         return None, [_diagnostic(err, located, root) for err in errors
                       if not (err["type"] == "missing" and tuple(err["loc"]) in misspelled)]
     if isinstance(model, Question):
-        return LoadedQuestion(model, located, path), []
+        question = LoadedQuestion(model, located, path)
+        return question, _check_question_ids(question)
     loaded = LoadedStudy(model, located, path)
     return loaded, _check_ids(loaded)
 
@@ -202,6 +208,8 @@ def _diagnostic(err: typing.Any, located: Located, root: type[BaseModel] = Study
 _RENAMED = {
     "events": "`events` is now two fields: `affected` for patients with the event (FHIR numberAffected), "
               "`event_count` for the number of events (a patient may have several)",
+    "recommendation": "a recommendation is justified by a body of evidence: move it into a question definition "
+                      "(`kind: question`), whose outcomes it names in `justification`",
 }
 
 
@@ -361,11 +369,7 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         sources_seen.add(src.id)
 
     def need(ident: str, valid: set[str], what: str, *path: object) -> None:
-        if ident not in valid:
-            close = difflib.get_close_matches(ident, sorted(valid), n=1)
-            out.append(loaded.diag("EK106", Severity.ERROR, f"{what} '{ident}' is not defined", *path,
-                                   hint=f"did you mean '{close[0]}'?" if close else
-                                   f"defined {what}s: {', '.join(sorted(valid)) or 'none'}"))
+        out.extend(_undefined(loaded, ident, valid, what, *path))
 
     subgroup_ids = {s.id for s in study.population.subgroups}
     populations = set(study.population_ids())
@@ -397,26 +401,88 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         if res.timepoint is not None:
             need(res.timepoint, timepoint_ids, "timepoint", "results", i, "timepoint")
     if study.assessment is not None:
-        for section in ("risk_of_bias", "certainty"):
-            for i, dom in enumerate(getattr(study.assessment, section).domains):
-                for j, lim in enumerate(dom.limitations):
-                    need(lim, limitation_ids, "limitation", "assessment", section, "domains", i,
-                         "limitations", j)
-    rec = study.recommendation
-    if rec is not None:
+        ratings = [(("risk_of_bias",), study.assessment.risk_of_bias)]
+        ratings += [(("certainty", k), c) for k, c in enumerate(study.assessment.certainty)]
         result_ids = {r.id for r in study.results}
-        for i, ident in enumerate(rec.justification):
-            need(ident, result_ids, "result", "recommendation", "justification", i)
-        for i, agent in enumerate(rec.qualifies.systemic_agents):
-            declare("agent", agent.id, "recommendation", "qualifies", "systemic_agents", i, "id")
-        for i, reason in enumerate(rec.card.override_reasons):
-            declare("override reason", reason.code, "recommendation", "card", "override_reasons", i, "code")
+        rated: set[str] = set()
+        for where, judged in ratings:
+            for i, dom in enumerate(judged.domains):
+                for j, lim in enumerate(dom.limitations):
+                    need(lim, limitation_ids, "limitation", "assessment", *where, "domains", i, "limitations", j)
+        for k, certainty in enumerate(study.assessment.certainty):
+            for j, ident in enumerate(certainty.results):
+                need(ident, result_ids, "result", "assessment", "certainty", k, "results", j)
+                if ident in rated:
+                    out.append(loaded.diag("EK105", Severity.ERROR, f"result '{ident}' is rated twice",
+                                           "assessment", "certainty", k, "results", j,
+                                           hint="one certainty rating per result"))
+                rated.add(ident)
     for path, prov in loaded.provenances:
         need(prov.source, source_ids, "source", *path, "source")
     return out
 
 
-def _provenances(study: Study) -> typing.Iterator[tuple[tuple[object, ...], typing.Any]]:
+def _undefined(loaded: LoadedStudy | LoadedQuestion, ident: str, valid: set[str], what: str,
+               *path: object) -> list[Diagnostic]:
+    """EK106 when ``ident`` is not among ``valid``, with the closest defined id as a hint."""
+    if ident in valid:
+        return []
+    close = difflib.get_close_matches(ident, sorted(valid), n=1)
+    return [loaded.diag("EK106", Severity.ERROR, f"{what} '{ident}' is not defined", *path,
+                        hint=f"did you mean '{close[0]}'?" if close else
+                        f"defined {what}s: {', '.join(sorted(valid)) or 'none'}")]
+
+
+def _check_question_ids(loaded: LoadedQuestion) -> list[Diagnostic]:
+    """References inside a question: the recommendation's outcomes, agents, reasons and sources."""
+    q = loaded.question
+    out: list[Diagnostic] = []
+
+    def need(ident: str, valid: set[str], what: str, *path: object) -> None:
+        out.extend(_undefined(loaded, ident, valid, what, *path))
+
+    def unique(what: str, idents: list[str], *path: object) -> None:
+        seen: set[str] = set()
+        for i, ident in enumerate(idents):
+            if ident in seen:
+                out.append(loaded.diag("EK105", Severity.ERROR, f"{what} id '{ident}' is declared twice",
+                                       *path, i, hint=f"make each {what} id unique"))
+            seen.add(ident)
+
+    unique("source", [s.id for s in q.sources], "sources")
+
+    def fits(local: str, *path: object) -> None:
+        # the longest resource id made from this id: '<question id>-<local>' (FHIR ids are at most 64)
+        if len(q.id) + 1 + len(local) > 64:
+            out.append(loaded.diag("EK107", Severity.ERROR, f"'{q.id}-{local}' is too long for a FHIR id "
+                                   f"({len(q.id) + 1 + len(local)} characters, at most 64)", *path,
+                                   hint="shorten the question id or this id"))
+
+    for i, outcome in enumerate(q.outcomes):
+        fits(f"{outcome.id}-certainty" if outcome.certainty is not None else outcome.id, "outcomes", i, "id")
+    fits("summary-of-findings", "id")
+    rec = q.recommendation
+    if rec is not None:
+        fits(f"{rec.id}-justification", "recommendation", "id")
+    if rec is not None:
+        outcome_ids = {o.id for o in q.outcomes}
+        for i, ident in enumerate(rec.justification):
+            need(ident, outcome_ids, "outcome", "recommendation", "justification", i)
+        if not rec.justification and not any(o.importance == "critical" for o in q.outcomes):
+            out.append(loaded.diag("EK106", Severity.ERROR, "the recommendation names no outcome and the question "
+                                   "has no critical outcome", "recommendation",
+                                   hint="list the outcomes that justify it under recommendation.justification"))
+        unique("agent", [a.id for a in rec.qualifies.systemic_agents], "recommendation", "qualifies",
+               "systemic_agents")
+        unique("override reason", [r.code for r in rec.card.override_reasons], "recommendation", "card",
+               "override_reasons")
+    source_ids = {s.id for s in q.sources}
+    for path, prov in loaded.provenances:
+        need(prov.source, source_ids, "source", *path, "source")
+    return out
+
+
+def _provenances(study: Study | Question) -> typing.Iterator[tuple[tuple[object, ...], typing.Any]]:
     """Every provenance entry with its value path (for checks and the source map)."""
 
     def walk(obj: object, path: tuple[object, ...]) -> typing.Iterator[tuple[tuple[object, ...], typing.Any]]:

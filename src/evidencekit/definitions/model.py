@@ -470,13 +470,22 @@ class Rating(Model):
     domains: list[Judgement] = Field(min_length=1)
 
 
+class OutcomeCertainty(Rating):
+    """Certainty of the evidence for some of the study's outcome results (GRADE rates each outcome)."""
+
+    results: list[Id] = Field(min_length=1, description="ids of the results this rating is about; each "
+                                                        "becomes a certainty-of-evidence assessment of its Evidence")
+
+
 class Assessment(Model):
     """The definition author's appraisal (not a claim of the source)."""
 
     assessor: Text
     date: DateText
     risk_of_bias: Rating
-    certainty: Rating
+    certainty: list[OutcomeCertainty] = Field(default_factory=list,
+                                              description="certainty per outcome result (one entry may rate "
+                                                          "several results alike)")
 
 
 class Conclusion(Model):
@@ -553,7 +562,9 @@ class Recommendation(Model):
     direction: Literal["for", "against"]
     strength: Literal["strong", "conditional"]
     rationale: Text
-    justification: list[Id] = Field(min_length=1, description="result ids whose Evidence justifies it")
+    justification: list[Id] = Field(default_factory=list,
+                                    description="outcome ids of the question whose body of evidence justifies "
+                                                "it (default: every critical outcome)")
     hooks: list[Literal["patient-view", "order-select", "order-sign"]] = Field(
         default_factory=lambda: ["patient-view", "order-select", "order-sign"], min_length=1)
     qualifies: Qualifies
@@ -583,7 +594,6 @@ class Study(Model):
     limitations: list[Limitation] = Field(default_factory=list)
     conclusion: Conclusion | None = None
     assessment: Assessment | None = None
-    recommendation: Recommendation | None = None
 
     def denominator_of(self, result: Result) -> int | None:
         """The N a result is about, or None when the source does not give it."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .model import DateText, Id, Model, Text
+from .model import DateText, Id, Model, Recommendation, Source, Text
 
 __all__ = ["Question", "QuestionOutcome", "StudyResult"]
 
@@ -90,8 +90,12 @@ class Question(Model):
     date: DateText
     status: Literal["draft", "active", "retired"] = "active"
     assessor: Text = Field(description="who judged directness and certainty (not the studies' investigators)")
+    sources: list[Source] = Field(default_factory=list, description="documents the recommendation's "
+                                                                    "provenance quotes cite")
     question: Pico
     outcomes: list[QuestionOutcome] = Field(min_length=1)
+    recommendation: Recommendation | None = Field(
+        None, description="decision support justified by this body of evidence (its summary of findings)")
 
     @model_validator(mode="after")
     def _unique_outcomes(self) -> "Question":

@@ -6,7 +6,8 @@ import re
 import uuid
 from typing import Any
 
-from .knowledge import Service
+from ..terminology import GRADE
+from .knowledge import Service, StudyResult
 from .rules import Decision, Json, codings
 
 __all__ = ["card_for", "markdown_text"]
@@ -26,32 +27,65 @@ def _pct(value: Any) -> str:
     return f"{float(value) * 100:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def _statistic_line(evidence: Json) -> str:
+_PROPORTION, _CI = "C44256", "C53324"
+
+
+def _coded(concept: Json, code: str) -> bool:
+    return any(c.get("code") == code for c in concept.get("coding", []))
+
+
+def _result_text(evidence: Json) -> str:
+    """One sentence for a study's result: the reported text, its count and its CI (marked if derived)."""
     stat = (evidence.get("statistic") or [{}])[0]
-    line = markdown_text(stat.get("description") or evidence.get("description") or evidence.get("title", ""), 1000)
+    text = " ".join(str(evidence.get("description") or stat.get("description") or evidence.get("title", "")).split())
+    text = text.rstrip(".")
     size = stat.get("sampleSize", {})
-    if "numberOfParticipants" in size:
-        n, k = size["numberOfParticipants"], stat.get("numberAffected")
-        if k is None:
-            line += f" (N = {n})"
-        elif f"{k} of {n}" not in line:  # the compiled description usually says it already
-            line += f" ({k} of {n})"
+    n, k = size.get("numberOfParticipants"), stat.get("numberAffected")
+    if n is not None and k is not None and f"{k} of {n}" not in text:
+        text += f" ({k} of {n})"
+    elif n is not None and k is None and f"{n}" not in text:
+        text += f" (N = {n})"
     for est in stat.get("attributeEstimate", []):
         rng = est.get("range", {})
-        if "low" in rng and "high" in rng and any(c.get("code") == "C53324" for c in est["type"].get("coding", [])):
-            level = _pct(est.get("level", 0.95))
-            derived = "; derived, not reported" if "derived" in est.get("description", "").lower() else ""
-            line += f"; {level} CI {_pct(rng['low']['value'])} to {_pct(rng['high']['value'])}{derived}"
-    return f"- {line}"
+        if "CI" in text or not ("low" in rng and "high" in rng and _coded(est.get("type", {}), _CI)):
+            continue
+        low, high = rng["low"]["value"], rng["high"]["value"]
+        if _coded(stat.get("statisticType", {}), _PROPORTION):
+            low, high = _pct(low), _pct(high)
+        else:
+            unit = rng["low"].get("unit", "")
+            low, high = f"{low}", f"{high}{' ' + unit if unit else ''}"
+        derived = ", derived by evidencekit, not reported" if "derived" in est.get("description", "").lower() else ""
+        text += f" (95% CI {low} to {high}{derived})"
+    return markdown_text(text, 1000)
 
 
-def _certainty(service: Service) -> str | None:
-    for evidence in service.evidence:
-        for c in evidence.get("certainty", []):
-            if any(x.get("code") == "Overall" for x in c.get("type", {}).get("coding", [])):
-                rating = (c.get("rating", {}).get("coding") or [{}])[0]
-                return f"{rating.get('display', rating.get('code', ''))}: {c.get('description', '')}"
+def _certainty(assessment: Json | None) -> str | None:
+    """GRADE's symbols and words for a certainty-of-evidence assessment ('⊕⊕◯◯ Low')."""
+    if assessment is None:
+        return None
+    for classifier in assessment.get("content", [{}])[0].get("classifier", []):
+        for coding in classifier.get("coding", []):
+            if coding.get("code") in GRADE:
+                return GRADE[coding["code"]]
     return None
+
+
+def _findings(service: Service) -> list[str]:
+    """Per justifying outcome: the body's certainty, then one line per study (randomized first)."""
+    lines = []
+    for finding in service.findings:
+        certainty = _certainty(finding.certainty)
+        lines.append(f"- **{markdown_text(finding.title)}**" + (f": certainty {certainty}" if certainty else ""))
+        by_study: dict[str, list[StudyResult]] = {}
+        for result in finding.results:
+            by_study.setdefault(result.label, []).append(result)
+        for label, results in by_study.items():
+            texts = "; ".join(_result_text(r.evidence) for r in results)
+            ratings = sorted({c for r in results if (c := _certainty(r.certainty))})
+            suffix = f" (study certainty {', '.join(ratings)})" if ratings else ""
+            lines.append(f"  - {markdown_text(label)}: {texts}{suffix}")
+    return lines
 
 
 def _record_line(record: Json) -> str:
@@ -73,13 +107,13 @@ def card_for(service: Service, decision: Decision, fhir_base: str | None, source
     for item in service.rule.inputs:
         records = decision.found.get(item.ident) or []
         if records:  # inputs that must be empty for the rule to apply have none here
-            reasons.append(f"- {markdown_text(item.title)}: " + "; ".join(_record_line(r) for r in records[:5]))
+            lines = "; ".join(_record_line(r) for r in records[:5])
+            # an agent's input is titled by its name, which the record line already starts with
+            same = lines.startswith(markdown_text(item.title) + " (")
+            reasons.append(f"- {lines}" if same else f"- {markdown_text(item.title)}: {lines}")
     detail = [f"**{markdown_text(action.get('description', service.plan.get('title', '')), 1000)}**", "",
               "**Why this patient**", *reasons, "",
-              "**Evidence**", *[_statistic_line(e) for e in service.evidence]]
-    certainty = _certainty(service)
-    if certainty:
-        detail += ["", f"**Certainty of evidence**: {markdown_text(certainty, 1000)}"]
+              "**Evidence by outcome** (certainty: GRADE)", *_findings(service)]
     if service.plan.get("purpose"):
         detail += ["", f"**Rationale**: {markdown_text(service.plan['purpose'], 1000)}"]
     if service.plan.get("usage"):
@@ -97,11 +131,15 @@ def card_for(service: Service, decision: Decision, fhir_base: str | None, source
     }
     if fhir_base:
         base = fhir_base.rstrip("/")
-        links = [{"label": f"Evidence: {e['title']}"[:200], "url": f"{base}/Evidence/{e['id']}", "type": "absolute"}
-                 for e in service.evidence]
-        if service.citation is not None:
-            links.append({"label": f"Citation: {service.citation.get('title', service.citation['id'])}"[:200],
-                          "url": f"{base}/Citation/{service.citation['id']}", "type": "absolute"})
+        links = []
+        if service.summary_of_findings is not None:
+            sof = service.summary_of_findings
+            links.append({"label": sof.get("title", "Summary of findings")[:200],
+                          "url": f"{base}/Composition/{sof['id']}", "type": "absolute"})
+        links += [{"label": f"Evidence: {e['title']}"[:200], "url": f"{base}/Evidence/{e['id']}", "type": "absolute"}
+                  for e in service.evidence]
+        links += [{"label": c.get("title", c["id"])[:200], "url": f"{base}/Citation/{c['id']}", "type": "absolute"}
+                  for c in service.citations]
         if links:
             card["links"] = links
     if service.override_reasons:

@@ -11,7 +11,7 @@ import orjson
 
 from .rules import Json, Rule
 
-__all__ = ["Knowledge", "Service", "load_knowledge", "KnowledgeError", "PREFETCH_KEYS"]
+__all__ = ["Finding", "Knowledge", "Service", "StudyResult", "load_knowledge", "KnowledgeError", "PREFETCH_KEYS"]
 
 #: Prefetch key per resource type a rule reads (one search per type, filtered locally).
 PREFETCH_KEYS = {"Condition": "conditions", "MedicationRequest": "medicationRequests",
@@ -24,6 +24,26 @@ class KnowledgeError(Exception):
 
 
 @dataclass
+class StudyResult:
+    """A study's result that answers an outcome, with the study's own certainty assessment of it."""
+
+    label: str  # 'Aggarwal et al. 2022, randomized trial'
+    evidence: Json
+    certainty: Json | None
+
+
+@dataclass
+class Finding:
+    """A justifying outcome: its body of evidence, the certainty of that body, and the study results
+    (randomized comparisons first, as the PlanDefinition lists them)."""
+
+    title: str
+    synthesis: Json
+    certainty: Json | None
+    results: list[StudyResult] = field(default_factory=list)
+
+
+@dataclass
 class Service:
     """One CDS service: one recommendation (PlanDefinition action) on one hook."""
 
@@ -32,11 +52,21 @@ class Service:
     action: Json
     rule: Rule
     hook: str
-    evidence: list[Json]
-    citation: Json | None
+    findings: list[Finding]
+    summary_of_findings: Json | None
+    citations: list[Json]
     justification: Json | None
     override_reasons: list[Json]
     source_label: str
+
+    @property
+    def evidence(self) -> list[Json]:
+        """Every study result the card cites, once each, in card order."""
+        seen: dict[str, Json] = {}
+        for finding in self.findings:
+            for result in finding.results:
+                seen.setdefault(result.evidence["id"], result.evidence)
+        return list(seen.values())
 
     def prefetch(self) -> dict[str, str]:
         templates = {"patient": "Patient/{{context.patientId}}"}
@@ -86,6 +116,27 @@ def _read(directory: Path) -> list[Json]:
     return out
 
 
+def _findings(plan: Json, docs: list[Json], by_url: dict[str, Json], certainty: dict[str, Json]) -> list[Finding]:
+    """The action's documentation read in order: each ``outcome`` entry opens a finding, each
+    ``result`` entry after it adds a study result to it."""
+    findings: list[Finding] = []
+    for doc in docs:
+        label, target = doc.get("label"), by_url.get(doc.get("resource", ""))
+        if label not in ("outcome", "result"):
+            continue
+        if target is None or target["resourceType"] != "Evidence":
+            raise KnowledgeError(f"PlanDefinition/{plan['id']}: documentation {label} {doc.get('resource')!r} "
+                                 "is not an Evidence of this output")
+        assessed = certainty.get(f"Evidence/{target['id']}")
+        if label == "outcome":
+            findings.append(Finding(doc.get("display") or target.get("title", ""), target, assessed))
+        elif not findings:
+            raise KnowledgeError(f"PlanDefinition/{plan['id']}: a result is documented before any outcome")
+        else:
+            findings[-1].results.append(StudyResult(doc.get("display") or "", target, assessed))
+    return findings
+
+
 def load_knowledge(directory: Path) -> Knowledge:
     """Every eca-rule PlanDefinition in ``directory`` (an ``evidencekit build`` output) as a service."""
     if not directory.is_dir():
@@ -94,6 +145,10 @@ def load_knowledge(directory: Path) -> Knowledge:
     by_url: dict[str, Json] = {r["url"]: r for r in resources if isinstance(r.get("url"), str)}
     by_key: dict[str, Json] = {f"{r['resourceType']}/{r.get('id')}": r for r in resources}
     value_sets = {u: r for u, r in by_url.items() if r["resourceType"] == "ValueSet"}
+    # certainty-of-evidence assessments by the Evidence they are about
+    certainty = {r["artifactReference"]["reference"]: r for r in resources if r["resourceType"] == "ArtifactAssessment"
+                 and isinstance(r.get("artifactReference"), dict) and "certainty-of-evidence" in
+                 " ".join(r.get("meta", {}).get("profile", []))}
     services: dict[str, Service] = {}
     aliases: dict[str, dict[str, Service]] = {}
     for plan in resources:
@@ -113,10 +168,11 @@ def load_knowledge(directory: Path) -> Knowledge:
             if unknown:
                 raise KnowledgeError(f"PlanDefinition/{plan['id']}: inputs of unsupported types {sorted(unknown)}")
             docs = action.get("documentation", [])
-            evidence = [by_url[d["resource"]] for d in docs if d.get("type") == "justification"
-                        and by_url.get(d.get("resource", ""), {}).get("resourceType") == "Evidence"]
-            citation = next((by_url[d["resource"]] for d in docs if d.get("type") == "citation"
-                             and d.get("resource") in by_url), None)
+            findings = _findings(plan, docs, by_url, certainty)
+            summary_of_findings = next((by_url[d["resource"]] for d in docs if d.get("label") == "summary-of-findings"
+                                        and d.get("resource") in by_url), None)
+            citations = [by_url[d["resource"]] for d in docs if d.get("type") == "citation"
+                         and d.get("resource") in by_url]
             justification = next((by_key.get(d["resourceReference"]["reference"]) for d in docs
                                   if "resourceReference" in d), None)
             reasons_url = next((a["resource"] for a in plan.get("relatedArtifact", [])
@@ -131,8 +187,8 @@ def load_knowledge(directory: Path) -> Knowledge:
                 raise KnowledgeError(f"PlanDefinition/{plan['id']}: action.title must be a card summary "
                                      f"of 1..139 characters")
             for hook in hooks:
-                service = Service(f"{plan['id']}-{hook}", plan, action, rule, hook, evidence, citation,
-                                  justification, override, label)
+                service = Service(f"{plan['id']}-{hook}", plan, action, rule, hook, findings, summary_of_findings,
+                                  citations, justification, override, label)
                 if service.id in services or service.id in aliases:
                     raise KnowledgeError(f"PlanDefinition/{plan['id']}: service id {service.id} is used twice")
                 services[service.id] = service

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "SYSTEMS", "codeable", "concept", "duration_unit"]
+__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "codeable", "concept", "duration_unit"]
 
 Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
@@ -124,6 +124,9 @@ _ROWS: list[tuple[str, str, str, Status, str]] = [
     ("certainty-rating", "serious-concern", "serious concern", "hl7", _R5.format("certainty-rating")),
     ("certainty-rating", "very-serious-concern", "very serious concern", "hl7", _R5.format("certainty-rating")),
 ]
+
+#: GRADE's symbols and words for the certainty-rating codes (GRADE Handbook §5; summary-of-findings tables)
+GRADE = {"high": "⊕⊕⊕⊕ High", "moderate": "⊕⊕⊕◯ Moderate", "low": "⊕⊕◯◯ Low", "very-low": "⊕◯◯◯ Very low"}
 
 CONCEPTS: dict[str, Concept] = {
     f"{prefix}:{code}": Concept(f"{prefix}:{code}", SYSTEMS[prefix], code, display, status, source)

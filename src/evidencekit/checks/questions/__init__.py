@@ -43,11 +43,13 @@ QUESTION_RULES: tuple[QuestionRule, ...] = (
 def run_question_checks(questions: list[LoadedQuestion], studies: list[LoadedStudy]) -> list[Diagnostic]:
     by_id = {s.study.id: s for s in studies}
     out: list[Diagnostic] = []
+    from ..ek209_quote_in_source import ek209_quote_in_source
     from ..ek301_terminology import ek301_unknown_code, ek302_unverified_code
 
     for question in questions:
         for rule in QUESTION_RULES:
             out.extend(rule.function(question, by_id))
+        out.extend(ek209_quote_in_source(question))  # a recommendation's quotes are checked too
         out.extend(ek301_unknown_code(question))  # the terminology rules read questions too
         out.extend(ek302_unverified_code(question))
     return out
