@@ -28,8 +28,10 @@ Json = dict[str, Any]
 class Signer:
     """One EHR's keys (an ES384 and an RS384 key pair) and its JWT habits."""
 
-    def __init__(self, iss: str = ISS) -> None:
+    def __init__(self, iss: str = ISS, jku: str | None = None) -> None:
         self.iss = iss
+        #: like the CDS Hooks Sandbox, put this jku in every token's header
+        self.jku = jku
         self.ec = ec.generate_private_key(ec.SECP384R1())
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kids = {"ES384": "ec-1", "RS384": "rsa-1"}
@@ -56,6 +58,8 @@ class Signer:
         for name in drop:
             payload.pop(name, None)
         header: Json = {"kid": self.kids.get(alg, "ec-1"), "typ": "JWT"}
+        if self.jku is not None:
+            header["jku"] = self.jku
         header.update(headers or {})
         key = self.ec if alg.startswith("ES") else self.rsa
         return jwt.encode(payload, key, algorithm=alg, headers=header)

@@ -220,7 +220,7 @@ def test_serve_over_tls_with_auth(tmp_path: Path) -> None:
     (["--host", "0.0.0.0", "--insecure-no-auth"], "requires TLS"),
     ([], "give --trust FILE"),
     (["--insecure-no-auth", "--trust", "TRUST"], "not both"),
-    (["--trust", "BADTRUST"], "exactly one of 'jwks' or 'jku'"),
+    (["--trust", "BADTRUST"], "give 'jwks' (pinned keys), 'jku'"),
     (["--trust", "PRIVTRUST"], "private key"),
 ])
 def test_serve_refuses_unsafe_settings(runner: Any, tmp_path: Path, args: list[str], message: str) -> None:

@@ -182,3 +182,18 @@ def test_unknown_patient_on_hapi(service: tuple[str, ehr.Signer], fhir_server: s
     response = _call(service, fhir_server, ehr.hook_request("patient-view", "e2e-nobody"))
     # HAPI answers 404 for the Patient read: the data cannot be obtained
     assert response.status_code == 412, response.text
+
+
+def test_the_test_fhir_server_answers_browsers_with_cors(fhir_server: str) -> None:
+    """A browser CDS client (the CDS Hooks Sandbox) reads the EHR's FHIR server itself: the test
+    server (`make fhir-server`) sends CORS headers (issue 11, point 7)."""
+    origin = "https://sandbox.cds-hooks.org"
+    preflight = httpx.options(f"{fhir_server}/Patient", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    read = httpx.get(f"{fhir_server}/metadata", headers={"Origin": origin, "Accept": "application/fhir+json"})
+    assert read.status_code == 200 and read.headers["access-control-allow-origin"] == origin

@@ -33,7 +33,8 @@ def knowledge_dir(output: Path) -> Path:
 
 def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_file: Path | None,
           insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: list[str],
-          max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool) -> int:
+          max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool,
+          fhir_servers: list[str] | None = None, log_level: str = "info") -> int:
     """Check the settings, load the knowledge and run uvicorn until interrupted."""
     import uvicorn
 
@@ -67,11 +68,16 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
     scheme = "https" if tls else "http"
     settings = Settings(public_url=public_url or f"{scheme}://{host}:{port}", trust=trust, fhir_base=fhir_base,
                         source_url=source_url, cors_origins=cors_origins, max_body=max_body,
-                        allow_http_fhir=allow_http_fhir)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+                        allow_http_fhir=allow_http_fhir, fhir_servers=list(fhir_servers or []))
+    for url in settings.fhir_servers:
+        if not url.startswith(("https://", "http://")):
+            return refuse(f"--allow-fhir-server {url[:100]}: give an http(s) base URL")
+    logging.basicConfig(level=getattr(logging, log_level.upper()),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry full URLs
     app = create_app(knowledge, settings)
     click.echo(f"CDS Hooks discovery: {settings.public_url}/cds-services "
                f"({len(knowledge.services)} service(s): {', '.join(knowledge.services)})", err=True)
     uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                log_level="info", access_log=False, server_header=False)
+                log_level=log_level, access_log=False, server_header=False)  # our access log never logs queries
     return EXIT_OK

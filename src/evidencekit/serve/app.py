@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .auth import AuthError, TrustStore
 from .cards import card_for
+from .egress import fhir_server_refusal, guarded_transport
 from .fetch import FetchError, gather
 from .knowledge import Knowledge, Service
 from .models import CONTEXT_FIELDS, HTTPS_URL, CardsResponse, CdsRequest, Discovery, FeedbackRequest, OperationOutcome
@@ -26,6 +29,7 @@ from .models import CONTEXT_FIELDS, HTTPS_URL, CardsResponse, CdsRequest, Discov
 __all__ = ["Settings", "create_app"]
 
 log = logging.getLogger("evidencekit.serve")
+access = logging.getLogger("evidencekit.serve.access")
 
 
 @dataclass
@@ -36,7 +40,8 @@ class Settings:
     source_url: str | None = None
     cors_origins: list[str] = field(default_factory=list)
     max_body: int = 5 * 1024 * 1024
-    allow_http_fhir: bool = False  # only for a FHIR server on loopback in tests
+    allow_http_fhir: bool = False  # only for a FHIR server on loopback in tests (http and loopback allowed)
+    fhir_servers: list[str] = field(default_factory=list)  # --allow-fhir-server: callable whatever the issuer
     fetch_timeout: float = 10.0
     max_pages: int = 50
     transport: Any = None  # an httpx transport for the EHR's FHIR server (tests inject faults here)
@@ -88,32 +93,54 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
         if length is not None and (not length.isdigit() or int(length) > settings.max_body):
             return _problem(413, f"request body over {settings.max_body} bytes")
         path = request.url.path
+        request.state.claims = None
         if request.method != "OPTIONS" and (path == "/cds-services" or path.startswith("/cds-services/")):
             # "aud" is the URL as the client invoked it: the raw (still percent-encoded) path
-            if not _authenticated(request, request.scope.get("raw_path", path.encode()).decode("latin-1")):
+            claims = await _authenticated(request, request.scope.get("raw_path", path.encode()).decode("latin-1"))
+            if claims is None:
                 return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            request.state.claims = claims
         if request.method == "POST":
             body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > settings.max_body:
-                    return _problem(413, f"request body over {settings.max_body} bytes")
+            try:
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > settings.max_body:
+                        return _problem(413, f"request body over {settings.max_body} bytes")
+            except ClientDisconnect:
+                log.info("client disconnected during the upload of %s", path[:200])
+                return Response(status_code=400)  # nobody reads it
+            if path.startswith("/cds-services/"):  # the POST endpoints (elsewhere routing answers 404/405)
+                try:
+                    orjson.loads(bytes(body))  # strict JSON (RFC 8259): no NaN or Infinity literals
+                except orjson.JSONDecodeError:
+                    return _problem(400, "the body is not valid JSON (RFC 8259; NaN and Infinity are not JSON)")
             request._body = bytes(body)  # read once, bounded; FastAPI reuses it
         return await call_next(request)
 
-    def _authenticated(request: Request, path: str) -> bool:
+    async def _authenticated(request: Request, path: str) -> dict[str, Any] | None:
+        """The verified claims, {} without authentication (--insecure-no-auth), or None: refused."""
         if settings.trust is None:
-            return True
+            return {}
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
+            return None
         try:
-            claims = settings.trust.verify(token.strip(), base + path)
+            claims = await settings.trust.verify_async(token.strip(), base + path)
         except AuthError as exc:
-            log.warning("refused token for %s: %s", path, exc)
-            return False
+            log.warning("refused token for %s: %s", path[:200], exc)
+            return None
         log.info("authenticated iss=%s jti=%s", claims.get("iss"), claims.get("jti"))
-        return True
+        return claims
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Any) -> Response:
+        """(Outside the guard, so refusals are logged too.) One line per request: method, path, status, time (never a header, a body or a query)."""
+        start = time.perf_counter()
+        response = await call_next(request)
+        access.info("%s %s %d %.1f ms", request.method, request.url.path[:200], response.status_code,
+                    (time.perf_counter() - start) * 1000)
+        return response
 
     # added last, so outermost: a preflight is answered before authentication
     if settings.cors_origins:
@@ -162,7 +189,7 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
     @app.post("/cds-services/{service_id}", response_model=CardsResponse,
               responses={**_ERRORS, 412: {"model": OperationOutcome,
                                           "description": "required data could not be obtained"}})
-    async def call(service_id: str, body: CdsRequest) -> Response:
+    async def call(service_id: str, body: CdsRequest, request: Request) -> Response:
         """Call a service: cards for this patient, or ``{"cards": []}``."""
         service = service_for(service_id, body.hook)
         for name, (required, kind) in CONTEXT_FIELDS[body.hook].items():
@@ -176,15 +203,28 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
             raise _Refused(400, "context.selections must be a list of strings")
         if body.fhirAuthorization is not None and not body.fhirServer:
             raise _Refused(400, "fhirServer is required with fhirAuthorization")
-        if body.fhirServer is not None and not _fhir_server_ok(body.fhirServer, settings.allow_http_fhir):
-            raise _Refused(400, "fhirServer must be an https URL")
+        transport = settings.transport
+        if body.fhirServer is not None:
+            if not _fhir_server_ok(body.fhirServer, settings.allow_http_fhir):
+                raise _Refused(400, "fhirServer must be an https URL")
+            issuer = settings.trust.issuers.get((request.state.claims or {}).get("iss", "")) \
+                if settings.trust is not None else None
+            refusal, allow_private = fhir_server_refusal(body.fhirServer, issuer.fhir_servers if issuer else None,
+                                                         settings.fhir_servers, settings.allow_http_fhir)
+            if refusal is not None:
+                raise _Refused(400, refusal)
+            transport = transport or guarded_transport(allow_private)
         try:
-            data = await gather(service, body, settings.fetch_timeout, settings.max_pages, settings.transport)
+            data = await gather(service, body, settings.fetch_timeout, settings.max_pages, transport)
         except FetchError as exc:
+            log.debug("%s %s: %d %s", service.id, body.hookInstance, exc.status, exc.message)
             return _problem(exc.status, exc.message)
         decision = service.rule.evaluate(data.patient, data.records, body.hook, data.selections)
         if not decision.applies:
+            # the hook instance, never the patient: why this call got no card
+            log.debug("%s %s: no card: not met: %s", service.id, body.hookInstance, decision.failed)
             return _json({"cards": []})
+        log.debug("%s %s: card: every condition met", service.id, body.hookInstance)
         return _json({"cards": [card_for(service, decision, settings.fhir_base, settings.source_url)]})
 
     @app.post("/cds-services/{service_id}/feedback", status_code=204, responses={**_ERRORS,

@@ -78,12 +78,16 @@ def _per_hook() -> list[dict[str, Any]]:
     return rules
 
 
+#: a UUID in its canonical text form (any version; CDS Hooks does not name one)
+UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 class CdsRequest(_Open):
     model_config = ConfigDict(extra="allow", json_schema_extra={
         "dependentRequired": {"fhirAuthorization": ["fhirServer"]}, "allOf": _per_hook()})
 
     hook: Literal["patient-view", "order-select", "order-sign"]
-    hookInstance: str = Field(min_length=1, max_length=200)
+    hookInstance: str = Field(pattern=UUID, description="a UUID for this hook call (CDS Hooks 2.0 §HTTP Request)")
     # https only; the service may be told to allow a local http test server, so the pattern is
     # documented here and checked by the service. Neither may be null (absent means absent).
     fhirServer: Annotated[str, WithJsonSchema(

@@ -30,10 +30,12 @@ import ca.uhn.fhir.jpa.subscription.model.config.SubscriptionModelConfig;
 import ca.uhn.fhir.jpa.util.ResourceCountCache;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.interceptor.CorsInterceptor;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import ca.uhn.fhir.rest.api.IResourceSupportedSvc;
 import jakarta.persistence.EntityManagerFactory;
+import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.config.AutowireCapableBeanFactory;
@@ -45,6 +47,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
 import org.springframework.orm.jpa.JpaTransactionManager;
+import org.springframework.web.cors.CorsConfiguration;
 import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
 
 /**
@@ -152,7 +155,26 @@ public class FhirTestServer {
         new JpaCapabilityStatementProvider(server, systemDao, settings, searchParams, validationSupport));
     server.setPagingProvider(paging);
     server.setDefaultResponseEncoding(EncodingEnum.JSON);
+    server.registerInterceptor(new CorsInterceptor(cors()));
     return server;
+  }
+
+  /**
+   * CORS, so a browser client (the CDS Hooks Sandbox, a SMART app) can read this test server.
+   * Origins from the property evidencekit.cors.origins (comma-separated); every origin by default:
+   * this is a local test server with synthetic data, bound to 127.0.0.1.
+   */
+  private static CorsConfiguration cors() {
+    CorsConfiguration config = new CorsConfiguration();
+    for (String origin : System.getProperty("evidencekit.cors.origins", "*").split(",")) {
+      config.addAllowedOriginPattern(origin.trim());
+    }
+    config.setAllowedMethods(List.of("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"));
+    config.setAllowedHeaders(List.of("Authorization", "Content-Type", "Accept", "Prefer", "If-Match",
+        "If-None-Exist", "Cache-Control", "X-Requested-With"));
+    config.setExposedHeaders(List.of("Location", "Content-Location", "ETag", "Last-Modified"));
+    config.setAllowCredentials(false);
+    return config;
   }
 
   @Bean
