@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench bench-push install schema clean conformance agreement r5-spec fhir-server
+.PHONY: run test test-tools bench bench-push install schema clean conformance agreement r5-spec fhir-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/evidencekit build definitions -o output
 
+## Tools the tests start themselves (Debian packages): redis-server for the replay-cache replicas test.
+test-tools:
+	@command -v redis-server >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server >/dev/null; } || \
+	  echo "redis-server is missing: install Debian's redis-server (the replicas test fails in CI without it)"
+
 ## The whole test suite (CI runs this with CI=true).
-test: $(STAMP)
+test: $(STAMP) test-tools
 	$(PY) -m pytest -q
 
 ## Benchmarks; results are written to benchmarks/results.md.

@@ -303,3 +303,24 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_traceback(signer: ehr.Si
         asyncio.run(app(scope, receive, send))
     assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     assert any("disconnected" in r.getMessage() for r in caplog.records)
+
+
+def test_record_text_never_becomes_a_link(signer: ehr.Signer, tmp_path: Path) -> None:
+    """A URL, a domain or an address in the EHR's record text stays text on the card, even for a
+    renderer that linkifies bare URLs and domains (markdown-it's GFM-like preset with linkify-it)."""
+    from markdown_it import MarkdownIt
+
+    client = TestClient(_app(load_trust(signer.trust_file(tmp_path / "trust.json"))))
+    data = ehr.qualifying()
+    hostile = ("see https://evil.example/phish and www.evil.example, //evil.example/x, evil.com, "
+               "mail me@evil.example or ftp://files.evil.example")
+    data["Condition"][0]["code"]["coding"][0]["display"] = hostile
+    url = f"/cds-services/{SERVICE}"
+    body = ehr.hook_request("patient-view", "p-qualifies", ehr.prefetch_for(data))
+    card = client.post(url, json=body, headers=signer.auth(BASE + url)).json()["cards"][0]
+    renderer = MarkdownIt("gfm-like", {"linkify": True})
+    assert renderer.render("visit https://evil.example or evil.com").count("<a ") == 2  # the renderer links
+    assert "evil" in card["detail"]  # the text is there ...
+    html = renderer.render(card["detail"])
+    assert "<a " not in html  # ... and no link
+    assert "evil.example/phish" in card["detail"].replace("\u200b", "")  # reads the same without the breaks

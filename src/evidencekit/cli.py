@@ -308,13 +308,17 @@ def _list_skipped(output: Path) -> int:
 @click.option("--allow-fhir-server", "allow_fhir_servers", multiple=True, metavar="URL",
               help="A FHIR base URL any caller may name, even on a private address (repeatable; per-issuer "
                    "lists go in the trust file as fhirServers).")
+@click.option("--replay-cache", metavar="URL", default="memory", show_default=True,
+              help="Where used token ids (jti) are kept: memory (one process) or redis://host:port/db, "
+                   "shared by every replica behind a load balancer.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True,
               help="debug also says why each call did or did not get a card (hook instance and the condition).")
 @_guard
 def serve_command(output: Path, host: str, port: int, public_url: str | None, trust_file: Path | None,
                   insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: tuple[str, ...],
                   max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None,
-                  allow_http_fhir_server: bool, allow_fhir_servers: tuple[str, ...], log_level: str) -> int:
+                  allow_http_fhir_server: bool, allow_fhir_servers: tuple[str, ...], replay_cache: str,
+                  log_level: str) -> int:
     """Run a CDS Hooks 2.0 service from the compiled knowledge in OUTPUT."""
     from .serve import serve
 
@@ -322,7 +326,7 @@ def serve_command(output: Path, host: str, port: int, public_url: str | None, tr
                  insecure_no_auth=insecure_no_auth, fhir_base=fhir_base, source_url=source_url,
                  cors_origins=list(cors_origins), max_body=max_body, ssl_certfile=ssl_certfile,
                  ssl_keyfile=ssl_keyfile, allow_http_fhir=allow_http_fhir_server,
-                 fhir_servers=list(allow_fhir_servers), log_level=log_level)
+                 fhir_servers=list(allow_fhir_servers), replay_cache=replay_cache, log_level=log_level)
 
 
 @main.command("schema")

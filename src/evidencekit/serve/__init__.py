@@ -11,6 +11,8 @@ import click
 from .app import Settings, create_app
 from .auth import TrustFileError, load_trust
 from .knowledge import KnowledgeError, load_knowledge
+from .replay import ReplayCacheError
+from .replay import replay_cache as make_replay_cache
 
 __all__ = ["Settings", "create_app", "load_knowledge", "serve"]
 
@@ -34,7 +36,7 @@ def knowledge_dir(output: Path) -> Path:
 def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_file: Path | None,
           insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: list[str],
           max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool,
-          fhir_servers: list[str] | None = None, log_level: str = "info") -> int:
+          fhir_servers: list[str] | None = None, replay_cache: str = "memory", log_level: str = "info") -> int:
     """Check the settings, load the knowledge and run uvicorn until interrupted."""
     import uvicorn
 
@@ -57,8 +59,8 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
             return refuse(f"{name} must be an https URL")
     try:
         knowledge = load_knowledge(knowledge_dir(output))
-        trust = load_trust(trust_file) if trust_file is not None else None
-    except (KnowledgeError, TrustFileError) as exc:
+        trust = load_trust(trust_file, make_replay_cache(replay_cache)) if trust_file is not None else None
+    except (KnowledgeError, TrustFileError, ReplayCacheError) as exc:
         return refuse(str(exc))
     if not knowledge.services:
         return refuse(f"no eca-rule PlanDefinition in {knowledge_dir(output)}: add a recommendation and build")

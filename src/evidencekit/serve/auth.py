@@ -36,6 +36,8 @@ from typing import Any
 
 import jwt
 
+from .replay import MemoryReplayCache, ReplayCache, ReplayCacheError
+
 __all__ = ["AuthError", "TrustStore", "load_trust"]
 
 ALGORITHMS = ("ES384", "RS384")
@@ -91,7 +93,7 @@ def _keys(jwks: Any, where: str) -> dict[str, Any]:
     return out
 
 
-def load_trust(path: Path) -> "TrustStore":
+def load_trust(path: Path, replay: ReplayCache | None = None) -> "TrustStore":
     """Read a trust file; raises TrustFileError with a short reason."""
     try:
         data = json.loads(path.read_text("utf-8"))
@@ -126,7 +128,7 @@ def load_trust(path: Path) -> "TrustStore":
                 raise TrustFileError(f"{where}: 'fhirServers' must be a list of http(s) base URLs")
             issuer.fhir_servers = {u.rstrip("/") for u in servers}
         out[iss] = issuer
-    return TrustStore(out)
+    return TrustStore(out, replay=replay)
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
@@ -167,9 +169,9 @@ def _check_claims(claims: dict[str, Any], audience: str, now: float) -> None:
 class TrustStore:
     """Verifies tokens; remembers ``jti`` values until their tokens expire."""
 
-    def __init__(self, issuers: dict[str, Issuer], fetch: Any = None) -> None:
+    def __init__(self, issuers: dict[str, Issuer], fetch: Any = None, replay: ReplayCache | None = None) -> None:
         self.issuers = issuers
-        self._seen: dict[tuple[str, str], float] = {}
+        self.replay: ReplayCache = replay or MemoryReplayCache()
         self._lock = threading.Lock()
         self._fetch = fetch or _fetch_jwks
 
@@ -200,9 +202,8 @@ class TrustStore:
         _check_claims(unverified, audience, now)
         if issuer.tenants is not None and unverified.get("tenant") not in issuer.tenants:
             raise AuthError("tenant is not allowed")
-        with self._lock:
-            if self._seen.get((issuer.iss, unverified["jti"]), 0.0) > now:
-                raise AuthError("jti replayed")
+        if self._replayed(issuer.iss, unverified["jti"]):
+            raise AuthError("jti replayed")
         key = issuer.key(kid)
         if key is None:
             with self._lock:  # one fetch per issuer per REFRESH_SECONDS, reserved before it starts
@@ -220,14 +221,19 @@ class TrustStore:
                                                         "verify_iat": True})
         except jwt.PyJWTError as exc:
             raise AuthError(f"rejected: {type(exc).__name__}") from exc
-        with self._lock:
-            if len(self._seen) > 10000:
-                self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
-            seen = (issuer.iss, claims["jti"])
-            if self._seen.get(seen, 0.0) > now:
-                raise AuthError("jti replayed")
-            self._seen[seen] = float(claims["exp"]) + LEEWAY
+        try:
+            first = self.replay.first_use(issuer.iss, claims["jti"], float(claims["exp"]) + LEEWAY)
+        except ReplayCacheError as exc:
+            raise AuthError(str(exc)) from exc
+        if not first:
+            raise AuthError("jti replayed")
         return claims
+
+    def _replayed(self, iss: str, jti: str) -> bool:
+        try:
+            return self.replay.seen(iss, jti)
+        except ReplayCacheError as exc:
+            raise AuthError(str(exc)) from exc
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """The verified claims, or AuthError (a needed key fetch runs in this thread)."""
@@ -238,7 +244,10 @@ class TrustStore:
             return self._verify(token, audience, refreshed=True)
 
     async def verify_async(self, token: str, audience: str) -> dict[str, Any]:
-        """As :meth:`verify`, with the key fetch off the event loop (other requests go on)."""
+        """As :meth:`verify`, with the key fetch off the event loop (other requests go on); with a
+        replay cache over the network, the whole verification runs in a thread."""
+        if not isinstance(self.replay, MemoryReplayCache):
+            return await asyncio.to_thread(self.verify, token, audience)
         try:
             return self._verify(token, audience)
         except _NeedsKey as need:

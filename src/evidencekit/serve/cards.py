@@ -16,9 +16,25 @@ _INDICATOR = {"routine": "info", "urgent": "warning", "asap": "critical", "stat"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~#|])")
 
 
-def markdown_text(value: Any, limit: int = 200) -> str:
-    """Text made inert in GitHub-flavoured Markdown: one line, no HTML, no emphasis, links or code."""
+_ZWSP = "\u200b"
+#: what GFM's extended autolinks and linkify-style renderers turn into links: a scheme, "www.",
+#: an e-mail address, a bare domain (a dot followed by letters)
+_LINKABLE = (re.compile(r"(?i)([a-z][a-z0-9+.-]*):(?=//)"), re.compile(r"(?i)\b(www)\."), re.compile(r"@"),
+             re.compile(r"\.(?=[^\W\d_])"))
+
+
+def markdown_text(value: Any, limit: int = 200, record: bool = False) -> str:
+    """Text made inert in GitHub-flavoured Markdown: one line, no HTML, no emphasis, links or code.
+
+    ``record``: text from the EHR's record, which must never become a link either (a zero-width
+    space breaks every URL, domain and address pattern; the text reads the same).
+    """
     text = " ".join(str(value).split())[:limit]
+    if record:
+        text = _LINKABLE[0].sub(lambda m: m.group(1) + _ZWSP + ":", text)
+        text = _LINKABLE[1].sub(lambda m: m.group(1) + _ZWSP + ".", text)
+        text = _LINKABLE[2].sub("@" + _ZWSP, text)
+        text = _LINKABLE[3].sub("." + _ZWSP, text).replace("//", "/" + _ZWSP + "/")  # also protocol-relative
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
 
@@ -96,8 +112,8 @@ def _record_line(record: Json) -> str:
                                      "recordedDate") if isinstance(record.get(k), str)), None)
     if when is None and isinstance(record.get("effectivePeriod"), dict):
         when = record["effectivePeriod"].get("start")
-    text = ", ".join(markdown_text(n) for n in names if n) or "uncoded"
-    return f"{text} ({rtype}{', ' + markdown_text(when) if when else ''})"
+    text = ", ".join(markdown_text(n, record=True) for n in names if n) or "uncoded"
+    return f"{text} ({rtype}{', ' + markdown_text(when, record=True) if when else ''})"
 
 
 def card_for(service: Service, decision: Decision, fhir_base: str | None, source_url: str | None) -> Json:
@@ -109,7 +125,7 @@ def card_for(service: Service, decision: Decision, fhir_base: str | None, source
         if records:  # inputs that must be empty for the rule to apply have none here
             lines = "; ".join(_record_line(r) for r in records[:5])
             # an agent's input is titled by its name, which the record line already starts with
-            same = lines.startswith(markdown_text(item.title) + " (")
+            same = lines.startswith(markdown_text(item.title, record=True) + " (")
             reasons.append(f"- {lines}" if same else f"- {markdown_text(item.title)}: {lines}")
     detail = [f"**{markdown_text(action.get('description', service.plan.get('title', '')), 1000)}**", "",
               "**Why this patient**", *reasons, "",
