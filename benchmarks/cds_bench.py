@@ -40,9 +40,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_service(output: Path, trust: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(output: Path, trust: Path, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        proc = subprocess.Popen([str(EVIDENCEKIT), "serve", str(output), "--port", str(port), "--trust", str(trust)],
+        proc = subprocess.Popen([str(EVIDENCEKIT), "serve", str(output), "--port", str(port), "--trust", str(trust),
+                                 *extra],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

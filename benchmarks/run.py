@@ -270,6 +270,7 @@ def main() -> None:
         "",
         *_push_lines(),
         *_cds_lines(),
+        *_panel_lines(),
     ]
     args.output.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.output}")
@@ -344,6 +345,27 @@ def _push_lines() -> list[str]:
         "(`OutOfMemoryError`). Concurrency 2 is the default because the server has 2 cores; more only queues.",
         ""]
     return lines
+
+
+def _panel_lines() -> list[str]:
+    """Precision and recall over the synthetic panel (`benchmarks/panel_bench.py`) from its results file."""
+    path = ROOT / "benchmarks" / "panel-results.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    lines = ["## Decision support over a synthetic panel (`benchmarks/panel_bench.py`)", "",
+             f"{r['patients']:,} synthetic patients (`tests/patient_panel.py`: ages at the boundaries, codes at "
+             "the descendant boundaries, 0–4 agents as orders, plans, statements, products with and without "
+             "ingredients, orders that do not count, IVIG being given or not, inactive and entered-in-error "
+             f"diagnoses), {r['qualifying']:,} qualifying by construction, loaded into the HAPI R5 test server. "
+             f"One patient-view per patient and source; written {r['written']}.", "",
+             "| source | calls | qualifying | false positives | false negatives | precision | recall | time |",
+             "|---|---|---|---|---|---|---|---|"]
+    for source, label in (("server", "fetched from HAPI (R5)"), ("r4-prefetch", "R4 prefetch")):
+        s = r[source]
+        lines.append(f"| {label} | {s['calls']:,} | {s['qualifying']:,} | {s['false_positive']} | "
+                     f"{s['false_negative']} | {s['precision']:.1%} | {s['recall']:.1%} | {s['seconds']:.1f} s |")
+    return lines + [""]
 
 
 def _cds_lines() -> list[str]:

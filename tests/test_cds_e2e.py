@@ -197,3 +197,38 @@ def test_the_test_fhir_server_answers_browsers_with_cors(fhir_server: str) -> No
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
     read = httpx.get(f"{fhir_server}/metadata", headers={"Origin": origin, "Accept": "application/fhir+json"})
     assert read.status_code == 200 and read.headers["access-control-allow-origin"] == origin
+
+
+PANEL_SIZE = 150  # the benchmark runs 1,000 (make bench); this covers every feature several times
+
+
+@pytest.fixture(scope="module")
+def panel(fhir_server: str) -> list[Any]:
+    from patient_panel import make_panel
+
+    patients = make_panel(PANEL_SIZE)
+    entries = [{"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+               for p in patients for r in p.r5]
+    reply = httpx.post(fhir_server, json={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+                       headers={"Content-Type": "application/fhir+json"}, timeout=300)
+    assert reply.status_code == 200, reply.text[:2000]
+    return patients
+
+
+def test_panel_cards_exactly_for_the_patients_who_qualify(service: tuple[str, ehr.Signer], fhir_server: str,
+                                                          panel: list[Any]) -> None:
+    """Patient-view for every panel patient, from the FHIR server (R5, fetched) and from an R4
+    prefetch: a card exactly when the patient qualifies by construction (issue 11, point 9)."""
+    from patient_panel import r4_prefetch
+
+    assert 0.15 < sum(p.expected for p in panel) / len(panel) < 0.85  # both answers are well represented
+    wrong = []
+    for patient in panel:
+        for source in ("server", "r4 prefetch"):
+            body = ehr.hook_request("patient-view", patient.pid,
+                                    r4_prefetch(patient) if source == "r4 prefetch" else None)
+            response = _call(service, fhir_server, body)
+            assert response.status_code == 200, (patient.pid, response.text)
+            if bool(response.json()["cards"]) != patient.expected:
+                wrong.append((source, patient.pid, patient.expected, patient.features))
+    assert wrong == []

@@ -224,4 +224,4 @@ def test_ids_too_long_for_fhir_are_reported_where_they_are_written(tmp_path: Pat
     exit_code, found, lines = _check(runner, _directory(tmp_path, text))
     assert exit_code == 1
     located = {lines[d["line"] - 1].strip() for d in found if d["code"] == "EK107"}
-    assert located == {"- id: serious-adverse-events", "id: ivig-refractory-cdm"}, found
+    assert located == {"- id: serious-adverse-events", "id: ivig-refractory-cdm", "- id: dermatomyositis"}, found

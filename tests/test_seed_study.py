@@ -198,14 +198,14 @@ def test_recommendation_compiles_to_a_plan_definition_with_its_justification(see
         assessment = resources[content["relatedArtifact"][0]["resourceReference"]["reference"]]
         assert assessment["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/certainty-of-evidence"]
         assert assessment["artifactReference"]["reference"].removeprefix("Evidence/") in outcomes
-    excluded = resources["ValueSet/ivig-refractory-cdm-question-ivig-refractory-cdm-excluded"]
+    excluded = resources["ValueSet/ivig-refractory-cdm-question-ivig-refractory-cdm-juvenile-dm"]
     assert excluded["compose"]["include"][0]["filter"] == [{"property": "concept", "op": "is-a", "value": "M33.0"}]
     # the threshold from the source says where it comes from; the age rule says it is a rule
     entries = {e["resource"]: e for e in _source_map(seed_build)["resources"]}
     assert entries["PlanDefinition/ivig-refractory-cdm-question-ivig-refractory-cdm"]["file"] == "definitions/ivig-refractory-cdm-question.yaml"
     elements = entries["PlanDefinition/ivig-refractory-cdm-question-ivig-refractory-cdm"]["elements"]
-    agents = next(e for e in elements if e["yaml_path"].endswith("min_distinct_agents"))
-    age = next(e for e in elements if e["yaml_path"].endswith("min_age_years"))
+    agents = next(e for e in elements if e["yaml_path"].endswith("medication_history.at_least"))
+    age = next(e for e in elements if e["yaml_path"].endswith("age.min"))
     assert agents["authored"] == "2" and "≥2 systemic medications" in agents["provenance"][0]["quote"]
     assert age["authored"] == "18" and age["derived"].startswith("rule: Business rule")
 

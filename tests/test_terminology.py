@@ -22,9 +22,10 @@ def test_every_concept_cites_a_source() -> None:
 
 
 def test_plan_definition_codes_exist_in_the_hl7_code_systems() -> None:
-    """The HL7 codes the recommendation compiler writes itself (plan type, statuses, intents)."""
+    """The HL7 codes the recommendation compiler writes itself (plan type, statuses, intents, UCUM's system)."""
     from conftest import r5_packages
-    from evidencekit.compile.recommendation import INPUT_STATUS, ORDER_INTENTS, PLAN_TYPE, REQUEST_INTENT
+    from evidencekit.compile.criteria import INPUT_STATUS, ORDER_INTENTS, REQUEST_INTENT
+    from evidencekit.compile.recommendation import PLAN_TYPE
     from evidencekit.validate.generate_spec import _codes, _read_package
 
     codesystems = {}

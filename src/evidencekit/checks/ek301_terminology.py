@@ -53,16 +53,21 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
 
 
 def _recommendation_uses(rec: Recommendation | None) -> Iterator[tuple[str, tuple[object, ...]]]:
-    if rec is not None:
-        q = rec.qualifies
-        for field in ("conditions", "excluded_conditions"):
-            for i, match in enumerate(getattr(q, field)):
-                yield match.concept, ("recommendation", "qualifies", field, i, "concept")
-        for i, agent in enumerate(q.systemic_agents):
-            for j, key in enumerate(agent.concepts):
-                yield key, ("recommendation", "qualifies", "systemic_agents", i, "concepts", j)
-        for i, key in enumerate(q.not_already_on):
-            yield key, ("recommendation", "qualifies", "not_already_on", i)
+    if rec is None:
+        return
+    for i, criterion in enumerate(rec.qualifies):
+        path = ("recommendation", "qualifies", i)
+        for kind in ("condition", "observation"):
+            typed = getattr(criterion, kind)
+            for j, match in enumerate(typed.codes if typed is not None else []):
+                yield match.concept, (*path, kind, "codes", j, "concept")
+        if criterion.medication_history is not None:
+            for j, agent in enumerate(criterion.medication_history.agents):
+                for k, key in enumerate(agent.concepts):
+                    yield key, (*path, "medication_history", "agents", j, "concepts", k)
+        if criterion.medication is not None:
+            for j, key in enumerate(criterion.medication.concepts):
+                yield key, (*path, "medication", "concepts", j)
 
 
 def ek301_unknown_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:

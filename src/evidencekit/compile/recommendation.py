@@ -17,100 +17,16 @@ expression over those variables. ``evidencekit serve`` evaluates exactly these.
 from __future__ import annotations
 
 from ..definitions.loader import LoadedStudy
-from ..definitions.model import CodeMatch, Recommendation, Study
+from ..definitions.model import Recommendation, Study
 from ..definitions.question import QuestionOutcome
-from ..terminology import concept
 from .context import CompileContext, Json, div
+from .criteria import camel, compile_criteria
 
-__all__ = ["compile_recommendation", "INPUT_STATUS"]
+__all__ = ["compile_recommendation"]
 
 PLAN_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/plan-definition-type", "code": "eca-rule",
              "display": "ECA Rule"}
-CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-REQUEST_STATUS = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
-REQUEST_INTENT = "http://hl7.org/fhir/CodeSystem/medicationrequest-intent"
-
-#: Status codes each kind of input accepts (same codes in R4 and R5).
-INPUT_STATUS = {
-    "active-condition": (CLINICAL, ("active", "recurrence", "relapse")),
-    # a medication that was used: ongoing or finished (R5 adds 'ended')
-    "history": (REQUEST_STATUS, ("active", "on-hold", "completed", "stopped", "ended")),
-    # a medication being given or about to be: suppresses the suggestion
-    "current": (REQUEST_STATUS, ("active", "on-hold", "draft")),
-}
-ORDER_INTENTS = ("order", "original-order", "reflex-order", "filler-order", "instance-order", "plan")
 _PRIORITY = {"info": "routine", "warning": "urgent", "critical": "stat"}
-
-
-def _camel(*parts: str) -> str:
-    words = [w for part in parts for w in part.replace("_", "-").split("-") if w]
-    return words[0].lower() + "".join(w[:1].upper() + w[1:] for w in words[1:])
-
-
-def _codings(keys: list[str]) -> list[Json]:
-    return [found.coding() for key in keys if (found := concept(key)) is not None]
-
-
-def _value_set(ctx: CompileContext, rec: Recommendation, local: str, title: str, description: str,
-               matches: list[CodeMatch]) -> Json:
-    """A ValueSet: exact codes as concepts, ``descendants`` as an is-a filter."""
-    by_system: dict[str, Json] = {}
-    includes: list[Json] = []
-    for match in matches:
-        found = concept(match.concept)
-        if found is None:
-            continue
-        if match.descendants:
-            includes.append({"system": found.system,
-                             "filter": [{"property": "concept", "op": "is-a", "value": found.code}]})
-        else:
-            include = by_system.setdefault(found.system, {"system": found.system, "concept": []})
-            if not include["concept"]:
-                includes.append(include)
-            include["concept"].append({"code": found.code, "display": found.display})
-    rid = ctx.rid(f"{rec.id}-{local}")
-    resource: Json = {
-        "resourceType": "ValueSet",
-        "id": rid,
-        "text": div(title, description),
-        "url": ctx.url("ValueSet", rid),
-        "version": ctx.config.version,
-        "name": _camel(rec.id, local)[:1].upper() + _camel(rec.id, local)[1:],
-        "title": title,
-        "status": ctx.definition.status,
-        "date": ctx.definition.date,
-        "publisher": ctx.config.publisher,
-        "description": description,
-        "compose": {"include": includes},
-    }
-    return resource
-
-
-def _status_filter(kind: str, path: str = "status") -> Json:
-    system, codes = INPUT_STATUS[kind]
-    return {"path": path, "code": [{"system": system, "code": c} for c in codes]}
-
-
-def _input(ident: str, title: str, resource_type: str, path: str, value_set: str, status: str | None,
-           intents: bool = False) -> Json:
-    filters: list[Json] = [{"path": path, "valueSet": value_set}]
-    if status == "active-condition":
-        filters.append(_status_filter(status, "clinicalStatus"))
-    elif status is not None:
-        filters.append(_status_filter(status))
-    if intents:
-        filters.append({"path": "intent", "code": [{"system": REQUEST_INTENT, "code": c} for c in ORDER_INTENTS]})
-    return {"id": ident, "title": title, "requirement": {"type": resource_type, "codeFilter": filters}}
-
-
-def _coding_match(keys: list[str]) -> str:
-    """FHIRPath: the resource's medication codes include one of these concepts."""
-    terms = []
-    for key in keys:
-        found = concept(key)
-        if found is not None:
-            terms.append(f"(system = '{found.system}' and code = '{found.code}')")
-    return f"medication.concept.coding.where({' or '.join(terms)}).exists()"
 
 
 #: design kinds in the order a card lists their results (randomized comparisons first)
@@ -172,7 +88,6 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
     rec: Recommendation | None = question.recommendation
     if rec is None:
         return []
-    q = rec.qualifies
     out: list[Json] = []
 
     def add(resource: Json, *path: object) -> Json:
@@ -180,21 +95,9 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
         out.append(resource)
         return resource
 
-    conditions = add(_value_set(ctx, rec, "conditions", f"Qualifying diagnoses: {rec.title}",
-                                "Active diagnoses that qualify a patient for the recommendation.", q.conditions),
-                     "qualifies", "conditions")
-    excluded = None
-    if q.excluded_conditions:
-        excluded = add(_value_set(ctx, rec, "excluded", f"Excluding diagnoses: {rec.title}",
-                                  "Active diagnoses that exclude a patient from the recommendation.",
-                                  q.excluded_conditions), "qualifies", "excluded_conditions")
-    add(_value_set(ctx, rec, "agents", f"Systemic agents: {rec.title}",
-                   "Systemic agents of the medication history; each distinct agent counts once.",
-                   [CodeMatch(concept=k) for a in q.systemic_agents for k in a.concepts]),
-        "qualifies", "systemic_agents")
-    therapy = add(_value_set(ctx, rec, "therapy", f"Suggested therapy: {rec.title}",
-                             "Records of the suggested therapy; any of them suppresses the suggestion.",
-                             [CodeMatch(concept=k) for k in q.not_already_on]), "qualifies", "not_already_on")
+    rule = compile_criteria(ctx, rec)
+    for value_set, path in rule.value_sets:
+        add(value_set, *path)
 
     reasons_id = ctx.rid(f"{rec.id}-override")
     reasons = add({
@@ -203,7 +106,7 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
         "text": div(f"Override reasons: {rec.title}", ("Codes", [r.display for r in rec.card.override_reasons])),
         "url": ctx.url("CodeSystem", reasons_id),
         "version": ctx.config.version,
-        "name": _camel(rec.id, "override-reasons")[:1].upper() + _camel(rec.id, "override-reasons")[1:],
+        "name": camel(rec.id, "override-reasons")[:1].upper() + camel(rec.id, "override-reasons")[1:],
         "title": f"Override reasons: {rec.title}",
         "status": question.status,
         "date": question.date,
@@ -215,52 +118,13 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
         "concept": [{"code": r.code, "display": r.display} for r in rec.card.override_reasons],
     }, "card", "override_reasons")
 
-    # inputs: one variable per DataRequirement, named by its id
-    inputs: list[Json] = [
-        _input("dermatomyositis", "Active qualifying diagnosis", "Condition", "code", conditions["url"],
-               "active-condition")]
-    if excluded is not None:
-        inputs.append(_input("excludedCondition", "Active excluding diagnosis", "Condition", "code",
-                             excluded["url"], "active-condition"))
-    agent_vars: list[tuple[str, str]] = []
-    for agent in q.systemic_agents:
-        codes = [c for k in agent.concepts if (c := concept(k)) is not None]
-        for suffix, rtype, status, intents in (("Orders", "MedicationRequest", "history", True),
-                                               ("Statements", "MedicationStatement", None, False)):
-            ident = _camel("agent", agent.id) + suffix
-            inputs.append({"id": ident, "title": agent.display, "requirement": {"type": rtype, "codeFilter": [
-                {"path": "medication", "code": [c.coding() for c in codes]}]}})
-            if status is not None:
-                inputs[-1]["requirement"]["codeFilter"].append(_status_filter(status))
-            if intents:
-                inputs[-1]["requirement"]["codeFilter"].append(
-                    {"path": "intent", "code": [{"system": REQUEST_INTENT, "code": c} for c in ORDER_INTENTS]})
-        agent_vars.append((_camel("agent", agent.id), agent.id))
-    inputs.append(_input("therapyOrders", "Suggested therapy already ordered", "MedicationRequest", "medication",
-                         therapy["url"], "current"))
-    inputs.append(_input("therapyStatements", "Suggested therapy already recorded", "MedicationStatement",
-                         "medication", therapy["url"], None))
-
-    distinct = " | ".join(f"(%{v}Orders | %{v}Statements).select('{aid}')" for v, aid in agent_vars)
-    age = q.min_age_years.value
-    applicability = [
-        (f"Age {age} years or more", f"%patient.birthDate.exists() and %patient.birthDate <= today() - {age} years"),
-        ("An active qualifying diagnosis", "%dermatomyositis.exists()"),
-    ]
-    if excluded is not None:
-        applicability.append(("No active excluding diagnosis", "%excludedCondition.empty()"))
-    applicability += [
-        (f"At least {q.min_distinct_agents.value} distinct systemic agents in the medication history",
-         f"({distinct}).count() >= {q.min_distinct_agents.value}"),
-        ("The suggested therapy is not already ordered or recorded",
-         "%therapyOrders.empty() and %therapyStatements.empty()"),
-    ]
-    agent_keys = [k for a in q.systemic_agents for k in a.concepts]
-    # order hooks fire only when an order being selected or signed is one of the agents
-    order_condition = ("On order-select or order-sign: an order being selected or signed is a systemic agent",
-                       f"%hook = 'patient-view' or %selections.where({_coding_match(agent_keys)}).exists()")
+    applicability = list(rule.applicability)
     if set(rec.hooks) != {"patient-view"}:
-        applicability.append(order_condition)
+        # order hooks fire only when an order being selected or signed is an agent of a medication history
+        terms = [f"(system = '{c['system']}' and code = '{c['code']}')" for c in rule.agent_codings]
+        applicability.append(("On order-select or order-sign: an order being selected or signed is an agent of "
+                              "the medication history", f"%hook = 'patient-view' or %selections.where("
+                              f"medication.concept.coding.where({' or '.join(terms)}).exists()).exists()"))
 
     def conditions_json(items: list[tuple[str, str]]) -> list[Json]:
         return [{"kind": "applicability", "expression": {"description": d, "language": "text/fhirpath",
@@ -277,7 +141,7 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
         "documentation": documentation,
         "trigger": [{"type": "named-event", "name": h} for h in rec.hooks],
         "condition": conditions_json(applicability),
-        "input": inputs,
+        "input": rule.inputs,
     }
 
     plan_id = ctx.rid(rec.id)
@@ -289,7 +153,7 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
                     ("Applies when", [d for d, _ in applicability])),
         "url": ctx.url("PlanDefinition", plan_id),
         "version": ctx.config.version,
-        "name": _camel(rec.id)[:1].upper() + _camel(rec.id)[1:],
+        "name": camel(rec.id)[:1].upper() + camel(rec.id)[1:],
         "title": rec.title,
         "type": {"coding": [PLAN_TYPE]},
         "status": question.status,
@@ -308,13 +172,9 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
     }
     plan_compiled = ctx.add(plan, "recommendation")
     out.append(plan)
-    ctx.element(plan_compiled, "PlanDefinition.action.condition", ("recommendation", "qualifies", "min_age_years"),
-                str(age), q.min_age_years.provenance or None,
-                derived=None if q.min_age_years.provenance else f"rule: {q.min_age_years.basis}")
-    ctx.element(plan_compiled, "PlanDefinition.action.condition",
-                ("recommendation", "qualifies", "min_distinct_agents"), str(q.min_distinct_agents.value),
-                q.min_distinct_agents.provenance or None,
-                derived=None if q.min_distinct_agents.provenance else f"rule: {q.min_distinct_agents.basis}")
+    for path, value, provenance, basis in rule.thresholds:
+        ctx.element(plan_compiled, "PlanDefinition.action.condition", ("recommendation", *path), value,
+                    provenance or None, derived=None if provenance else f"rule: {basis}")
 
     summary = documentation[1]
     content: list[Json] = [{

@@ -472,8 +472,16 @@ def _check_question_ids(loaded: LoadedQuestion) -> list[Diagnostic]:
             out.append(loaded.diag("EK106", Severity.ERROR, "the recommendation names no outcome and the question "
                                    "has no critical outcome", "recommendation",
                                    hint="list the outcomes that justify it under recommendation.justification"))
-        unique("agent", [a.id for a in rec.qualifies.systemic_agents], "recommendation", "qualifies",
-               "systemic_agents")
+        unique("criterion", [c.id for c in rec.qualifies], "recommendation", "qualifies")
+        for i, criterion in enumerate(rec.qualifies):
+            fits(f"{rec.id}-{criterion.id}", "recommendation", "qualifies", i, "id")  # its ValueSet
+            if criterion.medication_history is not None:
+                unique("agent", [a.id for a in criterion.medication_history.agents], "recommendation", "qualifies",
+                       i, "medication_history", "agents")
+        if any(h != "patient-view" for h in rec.hooks) and not any(c.medication_history for c in rec.qualifies):
+            out.append(loaded.diag("EK106", Severity.ERROR, "order-select and order-sign fire on an order of an "
+                                   "agent of a medication history, and the recommendation has none", "recommendation",
+                                   hint="add a medication_history criterion, or use hooks: [patient-view]"))
         unique("override reason", [r.code for r in rec.card.override_reasons], "recommendation", "card",
                "override_reasons")
     source_ids = {s.id for s in q.sources}

@@ -523,17 +523,93 @@ class Threshold(Model):
         return self
 
 
-class Qualifies(Model):
-    """Who the recommendation is for, as data the CDS service evaluates."""
+class LookBack(Model):
+    """How far back in the record a criterion looks (from today)."""
 
-    min_age_years: Threshold
-    conditions: list[CodeMatch] = Field(min_length=1, description="an active Condition with one of these")
-    excluded_conditions: list[CodeMatch] = Field(default_factory=list,
-                                                 description="an active Condition with one of these excludes")
-    systemic_agents: list[Agent] = Field(min_length=1)
-    min_distinct_agents: Threshold
-    not_already_on: list[str] = Field(min_length=1, description="terminology keys of the suggested therapy: "
-                                                                "a record of it suppresses the card")
+    value: StrictInt = Field(ge=1, le=100000)
+    unit: Literal["days", "weeks", "months", "years"]
+
+
+class AgeRange(Model):
+    """Age in whole years on the day of the call, inclusive bounds."""
+
+    min: Threshold | None = Field(None, description="at least this many years old")
+    max: Threshold | None = Field(None, description="at most this many years old (e.g. 79 for 'under 80')")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "AgeRange":
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min.value > self.max.value:
+            raise ValueError("min is above max")
+        return self
+
+
+class ConditionCriterion(Model):
+    """An active Condition with one of these codes is present (or, with ``present: false``, none is)."""
+
+    codes: list[CodeMatch] = Field(min_length=1)
+    present: bool = True
+
+
+class MedicationHistory(Model):
+    """At least k distinct agents in the medication history (orders and statements), within a look-back."""
+
+    agents: list[Agent] = Field(min_length=1, description="each agent counts once, whichever of its codes is used")
+    at_least: Threshold = Field(description="how many distinct agents")
+    look_back: LookBack | None = Field(None, description="only records dated within this time (default: any)")
+
+
+class CurrentMedication(Model):
+    """The medication is (or, with ``present: false``, is not) being given: ordered (active, on hold
+    or draft) or recorded in a statement."""
+
+    concepts: list[str] = Field(min_length=1, description="terminology keys of the medication")
+    present: bool = False
+
+
+class ObservationThreshold(Model):
+    """A final observation with one of these codes whose quantity, in this UCUM unit, meets the threshold."""
+
+    codes: list[CodeMatch] = Field(min_length=1)
+    comparator: Literal[">", ">=", "<", "<="]
+    value: DecimalText
+    unit: Annotated[str, Field(pattern=r"^[!-~]{1,40}$", description="UCUM code (case-sensitive), e.g. mg/dL")]
+    provenance: list[Provenance] = Field(default_factory=list)
+    basis: Text | None = Field(None, description="why, when the threshold is a rule and not a fact of the source")
+    look_back: LookBack | None = None
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "ObservationThreshold":
+        if not self.provenance and self.basis is None:
+            raise ValueError("say where the threshold comes from: give provenance (source) or basis (rule)")
+        return self
+
+
+CRITERION_KINDS = ("age", "condition", "medication_history", "medication", "observation")
+
+
+class DecisionCriterion(Model):
+    """One typed condition of who the recommendation is for (exactly one kind per criterion)."""
+
+    id: Id = Field(description="names the criterion's FHIRPath variables and ValueSet")
+    description: Text | None = Field(None, description="how the card and the PlanDefinition word it")
+    age: AgeRange | None = None
+    condition: ConditionCriterion | None = None
+    medication_history: MedicationHistory | None = None
+    medication: CurrentMedication | None = None
+    observation: ObservationThreshold | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "DecisionCriterion":
+        given = [k for k in CRITERION_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(CRITERION_KINDS)} (got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in CRITERION_KINDS if getattr(self, k) is not None)
 
 
 class OverrideReason(Model):
@@ -567,7 +643,8 @@ class Recommendation(Model):
                                                 "it (default: every critical outcome)")
     hooks: list[Literal["patient-view", "order-select", "order-sign"]] = Field(
         default_factory=lambda: ["patient-view", "order-select", "order-sign"], min_length=1)
-    qualifies: Qualifies
+    qualifies: list[DecisionCriterion] = Field(min_length=1, description="who the recommendation is for: every "
+                                                                 "criterion must hold (in this order)")
     card: Card
 
 

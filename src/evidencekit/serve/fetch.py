@@ -8,6 +8,7 @@ results are followed through ``link[next]`` (with the token). The token is never
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -66,6 +67,22 @@ def _ours(resources: list[Json]) -> list[Json]:
     return [r for r in resources if r["resourceType"] in _ALLOWED - {"OperationOutcome"}]
 
 
+MAX_MEDICATION_READS = 20
+_MEDICATION_REF = re.compile(r"^Medication/[A-Za-z0-9\-.]{1,64}$")
+
+
+def _medication_refs(resource: Json) -> list[str]:
+    """'Medication/<id>' references of an order or statement (R4 medicationReference, R5 medication.reference)."""
+    if resource["resourceType"] not in ("MedicationRequest", "MedicationStatement"):
+        return []
+    refs = [resource.get("medicationReference")]
+    r5 = resource.get("medication")
+    if isinstance(r5, dict):
+        refs.append(r5.get("reference"))
+    return [r["reference"] for r in refs if isinstance(r, dict) and isinstance(r.get("reference"), str)
+            and _MEDICATION_REF.match(r["reference"])]
+
+
 def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
@@ -89,14 +106,17 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
         drafts, _ = _resources(orders, "context.draftOrders")
     collected: dict[str, list[Json]] = {}
     given: dict[str, tuple[list[Json], str | None]] = {}
-    for key in templates:  # every value sent is checked before anything is fetched
-        value = prefetch.get(key)
+    known = {"patient", *PREFETCH_KEYS.values()}
+    for key in sorted(known & set(prefetch)):  # every known key sent is checked before anything is fetched,
+        value = prefetch.get(key)              # also one this service does not use (the documented shape)
         if value is not None and not _is_outcome(value):
-            given[key] = _resources(value, f"prefetch '{key}'")
+            resources = _resources(value, f"prefetch '{key}'")
+            if key in templates:
+                given[key] = resources
     clients: list[httpx.AsyncClient] = []  # made only when something must be fetched
     try:
 
-        async def get(url: str, key: str) -> Any:
+        async def get(url: str, key: str, missing_ok: bool = False) -> Any:
             if not clients:
                 clients.append(httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False,
                                                  transport=transport))
@@ -105,6 +125,8 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise FetchError(412, f"prefetch '{key}': the FHIR server could not be reached "
                                       f"({type(exc).__name__})") from None
+            if missing_ok and response.status_code in (404, 410):
+                return None  # a dangling reference: the record just names no drug we can read
             if response.status_code != 200:
                 raise FetchError(412, f"prefetch '{key}': the FHIR server answered {response.status_code}")
             try:
@@ -140,6 +162,18 @@ async def gather(service: Service, request: CdsRequest, timeout: float, max_page
                 resources += more
                 pages += 1
             collected[key] = _ours(resources)
+        if can_fetch:
+            # orders and statements that name their drug by reference (a product's Medication, with its
+            # ingredients): read each Medication that neither the prefetch nor the searches brought
+            have = {f"Medication/{r.get('id')}" for rs in collected.values() for r in rs
+                    if r["resourceType"] == "Medication"}
+            wanted = sorted({ref for rs in collected.values() for r in rs for ref in _medication_refs(r)} - have)
+            if len(wanted) > MAX_MEDICATION_READS:
+                raise FetchError(412, f"more than {MAX_MEDICATION_READS} Medications to read")
+            for ref in wanted:
+                medication = await get(f"{base}/{ref}", "Medication", missing_ok=True)
+                if _is_resource(medication) and medication["resourceType"] == "Medication":
+                    collected.setdefault("medications", []).append(medication)
     finally:
         for client in clients:
             await client.aclose()

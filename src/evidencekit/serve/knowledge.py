@@ -15,7 +15,7 @@ __all__ = ["Finding", "Knowledge", "Service", "StudyResult", "load_knowledge", "
 
 #: Prefetch key per resource type a rule reads (one search per type, filtered locally).
 PREFETCH_KEYS = {"Condition": "conditions", "MedicationRequest": "medicationRequests",
-                 "MedicationStatement": "medicationStatements"}
+                 "MedicationStatement": "medicationStatements", "Observation": "observations"}
 HOOKS = ("patient-view", "order-select", "order-sign")
 
 
