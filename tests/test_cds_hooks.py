@@ -476,10 +476,24 @@ def check_response_rules(card: Json) -> None:
 
 def test_item_27_suggestions_rules(client: TestClient, signer: ehr.Signer, sid: str) -> None:
     for hook in ("patient-view", "order-select", "order-sign"):
-        for card in cards_for(client, signer, sid, ehr.qualifying(), hook):
-            # no weight-based IVIG order is suggested (reference §7.3): no suggestions at all
-            assert "suggestions" not in card and "selectionBehavior" not in card
+        for r5 in (False, True):
+            (card,) = cards_for(client, signer, sid, ehr.qualifying(r5=r5), hook)
             check_response_rules(card)
+            # one suggestion: a draft IVIG order with no dose, for the EHR to complete (reference §7.3:
+            # no weight-based order), in the FHIR shape of the patient's own records
+            assert card["selectionBehavior"] == "at-most-one"
+            (suggestion,) = card["suggestions"]
+            (action,) = suggestion["actions"]
+            draft = action["resource"]
+            assert action["type"] == "create" and suggestion["label"] == "Draft an IVIG order (no dose)"
+            assert (draft["resourceType"], draft["status"], draft["intent"]) == ("MedicationRequest", "draft", "proposal")
+            assert draft["subject"] == {"reference": "Patient/p-qualifies"}
+            assert "dosageInstruction" not in draft and "dose" in draft["note"][0]["text"]
+            product = draft["medication"]["concept"] if r5 else draft["medicationCodeableConcept"]
+            assert {(c["system"], c["code"]) for c in product["coding"]} == {
+                ("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "C2701"), ("http://www.whocc.no/atc", "J06BA02")}
+            assert ("medication" in draft) == r5 and ("medicationCodeableConcept" in draft) != r5
+            uuid.UUID(suggestion["uuid"])
     with pytest.raises(AssertionError):
         check_response_rules({"suggestions": [{"label": "x"}]})  # the checker itself can fail
 

@@ -125,7 +125,7 @@ def test_every_resource_has_narrative_profile_and_source_location(seed_build: Pa
         key = f"{resource['resourceType']}/{resource['id']}"
         assert resource["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
         # decision-support resources claim no profile (CPG-on-FHIR is not available offline)
-        if resource["resourceType"] not in ("PlanDefinition", "ValueSet", "CodeSystem") and not \
+        if resource["resourceType"] not in ("PlanDefinition", "ActivityDefinition", "ValueSet", "CodeSystem") and not \
                 resource["id"].endswith("-justification"):
             assert resource["meta"]["profile"]
         assert entries[key]["file"].startswith("definitions/") and entries[key]["file"].endswith(".yaml")

@@ -55,6 +55,8 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
 def _recommendation_uses(rec: Recommendation | None) -> Iterator[tuple[str, tuple[object, ...]]]:
     if rec is None:
         return
+    for i, key in enumerate(rec.suggest.concepts if rec.suggest is not None else []):
+        yield key, ("recommendation", "suggest", "concepts", i)
     for i, criterion in enumerate(rec.qualifies):
         path = ("recommendation", "qualifies", i)
         for kind in ("condition", "observation"):

@@ -20,6 +20,7 @@ from ..definitions.loader import LoadedStudy
 from ..definitions.model import Recommendation, Study
 from ..definitions.question import QuestionOutcome
 from .context import CompileContext, Json, div
+from ..terminology import concept
 from .criteria import camel, compile_criteria
 
 __all__ = ["compile_recommendation"]
@@ -133,6 +134,29 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
     justification_id = ctx.rid(f"{rec.id}-justification")
     documentation, syntheses = _documentation(ctx, rec, compiled, studies, justification_id)
 
+    order = None
+    if rec.suggest is not None:
+        suggest = rec.suggest
+        order_id = ctx.rid(f"{rec.id}-order")
+        order = add({
+            "resourceType": "ActivityDefinition",
+            "id": order_id,
+            "text": div(f"Draft order: {suggest.medication}", suggest.label, suggest.note),
+            "url": ctx.url("ActivityDefinition", order_id),
+            "version": ctx.config.version,
+            "name": camel(rec.id, "order")[:1].upper() + camel(rec.id, "order")[1:],
+            "title": suggest.label,
+            "status": question.status,
+            "date": question.date,
+            "publisher": ctx.config.publisher,
+            "description": f"A draft order for {suggest.medication}, without dose: {suggest.note}",
+            "usage": suggest.note,
+            "kind": "MedicationRequest",
+            "intent": "proposal",
+            "productCodeableConcept": {"coding": [c.coding() for k in suggest.concepts
+                                                  if (c := concept(k)) is not None], "text": suggest.medication},
+        }, "suggest")
+
     action: Json = {
         "id": "suggest",
         "title": rec.card.summary,
@@ -142,6 +166,7 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
         "trigger": [{"type": "named-event", "name": h} for h in rec.hooks],
         "condition": conditions_json(applicability),
         "input": rule.inputs,
+        **({"definitionCanonical": order["url"]} if order is not None else {}),
     }
 
     plan_id = ctx.rid(rec.id)

@@ -464,6 +464,8 @@ def _check_question_ids(loaded: LoadedQuestion) -> list[Diagnostic]:
     rec = q.recommendation
     if rec is not None:
         fits(f"{rec.id}-justification", "recommendation", "id")
+        if rec.suggest is not None:
+            fits(f"{rec.id}-order", "recommendation", "id")
     if rec is not None:
         outcome_ids = {o.id for o in q.outcomes}
         for i, ident in enumerate(rec.justification):

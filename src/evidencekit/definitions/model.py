@@ -629,6 +629,17 @@ class Card(Model):
     override_reasons: list[OverrideReason] = Field(min_length=1)
 
 
+class Suggestion(Model):
+    """A draft order the card offers for the EHR to complete (CDS Hooks suggestion, create action).
+
+    It carries no dose: a weight-based order is the prescriber's to write (shared/reference/cds-hooks.md §7.3)."""
+
+    label: Annotated[str, Field(min_length=1, max_length=80, description="the button text")]
+    medication: Text = Field(description="the medication in words, e.g. Intravenous immunoglobulin (IVIG)")
+    concepts: list[str] = Field(min_length=1, description="terminology keys of the medication")
+    note: Text = Field(description="the note on the draft, e.g. that dose, route and schedule are to be completed")
+
+
 class Recommendation(Model):
     """A recommendation derived from the evidence, for decision support."""
 
@@ -643,6 +654,7 @@ class Recommendation(Model):
                                                 "it (default: every critical outcome)")
     hooks: list[Literal["patient-view", "order-select", "order-sign"]] = Field(
         default_factory=lambda: ["patient-view", "order-select", "order-sign"], min_length=1)
+    suggest: Suggestion | None = Field(None, description="a draft order the card offers (no dose)")
     qualifies: list[DecisionCriterion] = Field(min_length=1, description="who the recommendation is for: every "
                                                                  "criterion must hold (in this order)")
     card: Card

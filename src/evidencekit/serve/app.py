@@ -225,7 +225,8 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
             log.debug("%s %s: no card: not met: %s", service.id, body.hookInstance, decision.failed)
             return _json({"cards": []})
         log.debug("%s %s: card: every condition met", service.id, body.hookInstance)
-        return _json({"cards": [card_for(service, decision, settings.fhir_base, settings.source_url)]})
+        return _json({"cards": [card_for(service, decision, settings.fhir_base, settings.source_url,
+                                         body.context.get("patientId"))]})
 
     @app.post("/cds-services/{service_id}/feedback", status_code=204, responses={**_ERRORS,
               204: {"description": "feedback recorded (no body)"}})

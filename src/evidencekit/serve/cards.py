@@ -116,7 +116,31 @@ def _record_line(record: Json) -> str:
     return f"{text} ({rtype}{', ' + markdown_text(when, record=True) if when else ''})"
 
 
-def card_for(service: Service, decision: Decision, fhir_base: str | None, source_url: str | None) -> Json:
+def _r4(decision: Decision) -> bool:
+    """Whether the patient's medication records are R4-shaped (the default when there are none)."""
+    records = [r for rs in decision.found.values() for r in rs
+               if r.get("resourceType") in ("MedicationRequest", "MedicationStatement")]
+    if not records:
+        return True
+    return any("medicationCodeableConcept" in r or "medicationReference" in r for r in records)
+
+
+def _suggestion(order: Json, patient_id: str, r4: bool) -> Json:
+    """A draft MedicationRequest of the ActivityDefinition, without dose, for the EHR to complete."""
+    product = {k: v for k, v in order["productCodeableConcept"].items() if k in ("coding", "text")}
+    draft: Json = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
+                   "subject": {"reference": f"Patient/{patient_id}"}, "note": [{"text": order["usage"]}],
+                   "instantiatesCanonical": [order["url"]]}
+    if r4:
+        draft["medicationCodeableConcept"] = product
+    else:
+        draft["medication"] = {"concept": product}
+    return {"label": order["title"], "uuid": str(uuid.uuid4()), "actions": [
+        {"type": "create", "description": order["description"], "resource": draft}]}
+
+
+def card_for(service: Service, decision: Decision, fhir_base: str | None, source_url: str | None,
+             patient_id: str | None = None) -> Json:
     """The card for a patient the rule applies to."""
     action = service.action
     reasons = []
@@ -160,4 +184,7 @@ def card_for(service: Service, decision: Decision, fhir_base: str | None, source
             card["links"] = links
     if service.override_reasons:
         card["overrideReasons"] = service.override_reasons
+    if service.order is not None and patient_id:
+        card["suggestions"] = [_suggestion(service.order, patient_id, _r4(decision))]
+        card["selectionBehavior"] = "at-most-one"  # required with suggestions (CDS Hooks 2.0)
     return card

@@ -58,6 +58,7 @@ class Service:
     justification: Json | None
     override_reasons: list[Json]
     source_label: str
+    order: Json | None = None  # the action's ActivityDefinition (kind MedicationRequest): the card's suggestion
 
     @property
     def evidence(self) -> list[Json]:
@@ -182,13 +183,18 @@ def load_knowledge(directory: Path) -> Knowledge:
                         for c in reasons.get("concept", [])]
             label = next((d["display"] for d in docs if d.get("label") == "source" and d.get("display")),
                          plan.get("publisher", plan["id"]))
+            order = by_url.get(action.get("definitionCanonical", ""))
+            if order is not None and (order["resourceType"] != "ActivityDefinition"
+                                      or order.get("kind") != "MedicationRequest"):
+                raise KnowledgeError(f"PlanDefinition/{plan['id']}: definitionCanonical is not a MedicationRequest "
+                                     "ActivityDefinition of this output")
             summary = action.get("title", "")
             if not summary or len(summary) >= 140:
                 raise KnowledgeError(f"PlanDefinition/{plan['id']}: action.title must be a card summary "
                                      f"of 1..139 characters")
             for hook in hooks:
                 service = Service(f"{plan['id']}-{hook}", plan, action, rule, hook, findings, summary_of_findings,
-                                  citations, justification, override, label)
+                                  citations, justification, override, label, order)
                 if service.id in services or service.id in aliases:
                     raise KnowledgeError(f"PlanDefinition/{plan['id']}: service id {service.id} is used twice")
                 services[service.id] = service

@@ -160,6 +160,19 @@ class Source(BaseModel):
     url: str | None = None
 
 
+class Action(BaseModel):
+    type: Literal["create", "update", "delete"]
+    description: str
+    resource: dict[str, Any] | None = None
+
+
+class Suggestion(BaseModel):
+    label: str
+    uuid: str | None = None
+    isRecommended: bool | None = None
+    actions: list[Action] | None = Field(None, min_length=1)
+
+
 class Card(BaseModel):
     uuid: str | None = None
     summary: str = Field(max_length=139)
@@ -168,6 +181,8 @@ class Card(BaseModel):
     source: Source
     links: list[Link] | None = Field(None, min_length=1)
     overrideReasons: list[Coding] | None = Field(None, min_length=1)
+    suggestions: list[Suggestion] | None = Field(None, min_length=1)
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
 
 
 class CardsResponse(BaseModel):
