@@ -185,7 +185,7 @@ def test_a_crossover_trial_needs_only_a_definition_file(tmp_path: Path, runner: 
 BAD = [
     ("arm referenced by no result", "EK215",
      [("analysis_sets:\n", "  - id: low-dose\n    role: intervention\n    title: IVIG 1.0 g/kg\n    description: x\n"
-                           "    n:\n      value: 0\n      provenance:\n        - {source: facts, quote: \"0 judged related\"}\n"
+                           "    n:\n      value: 1\n      provenance:\n        - {source: facts, quote: \"1 (1.9%), 2 events\"}\n"
                            "analysis_sets:\n")], "id: low-dose"),
     ("comparison of an arm with itself", "EK216",
      [("    comparison: {intervention: ivig, comparator: placebo}\n    timepoint: week-16\n    statistic: risk-difference\n"

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..definitions.loader import LoadedStudy
 from ..diagnostics import Diagnostic, Severity
-from ..stats import grim_mean
+from ..stats import decimals, grim_mean
 from ._base import denominator_of, results_with_index
 
 
@@ -41,10 +41,13 @@ def ek205_grim_mean(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         n = denominator_of(loaded, result)
         if n is None:
             ceiling = loaded.study.population_ids().get(result.population) or 0
-            possible = [m for m in range(1, ceiling + 1) if grim_mean(result.value, m)[1]]
+            # from N = 10^decimals on, every N gives some whole-number total: search below it only
+            bound = min(ceiling, 10 ** decimals(result.value) - 1)
+            possible = [m for m in range(1, bound + 1) if grim_mean(result.value, m)[1]]
+            rest = f" and every N from {bound + 1} to {ceiling}" if bound < ceiling else ""
             yield loaded.diag("EK208", Severity.INFO,
                               f"result '{result.id}': GRIM for the mean not testable, the denominator "
-                              f"is unknown; of N = 1..{ceiling}, only {_ranges(possible)} can give a "
+                              f"is unknown; of N = 1..{ceiling}, only {_ranges(possible)}{rest} can give a "
                               f"whole-number mean of {result.value}", "results", i, "denominator")
             continue
         testable, sums = grim_mean(result.value, n)

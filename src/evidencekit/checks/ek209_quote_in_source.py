@@ -32,7 +32,7 @@ def _source_texts(loaded: LoadedStudy | LoadedQuestion) -> dict[str, str | None]
                 texts[source.id] = None
                 continue
             texts[source.id] = normalize(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, ValueError):  # ValueError: a path the OS cannot name
             texts[source.id] = None
     return texts
 

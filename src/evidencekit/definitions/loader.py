@@ -186,7 +186,8 @@ def _diagnostic(err: typing.Any, located: Located, root: type[BaseModel] = Study
     if kind == "string_pattern_mismatch" and _is_id(loc):
         code = "EK107"
     if kind == "string_pattern_mismatch":
-        message = f"'{err['input']}' does not have the expected format"
+        shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(err["input"])[:200])
+        message = f"'{shown}' does not have the expected format"
         hint = _pattern_hint(loc)
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal"):
         message = f"{message}, got {err['input']!r}"

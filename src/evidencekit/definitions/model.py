@@ -22,17 +22,20 @@ __all__ = [
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 _DOI = re.compile(r"^10\.\d{4,9}/[^\s]+$")
 _DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_DECIMAL = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
+#: at most 12 digits before the point and 10 after: no reported number needs more, and Decimal
+#: arithmetic (28 significant digits) stays exact for every check
+_DECIMAL = re.compile(r"^-?(0|[1-9]\d{0,11})(\.\d{1,10})?$")
 
 
 def _decimal_text(value: object) -> str:
     if isinstance(value, bool):
         raise ValueError("expected a number, got true/false")
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) < 10**12:
         return str(value)
-    if isinstance(value, str) and _DECIMAL.match(value.strip()):
+    if isinstance(value, str) and len(value) <= 40 and _DECIMAL.match(value.strip()):
         return value.strip()
-    raise ValueError("expected a decimal number such as 83 or 0.80 (no exponent, no units)")
+    raise ValueError("expected a decimal number such as 83 or 0.80 (no exponent, no units; at most 12 digits "
+                     "before the point and 10 after)")
 
 
 def _valid_date(value: str) -> str:
@@ -86,15 +89,27 @@ class Source(Model):
 
     id: Id
     title: Text
-    path: Text | None = Field(None, description="local copy, relative to this file; quotes are checked against it")
+    path: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = Field(
+        None, description="local copy, relative to this file; quotes are checked against it (no control characters)")
     url: Text | None = None
 
 
 class Count(Model):
     """An integer fact with its provenance."""
 
-    value: StrictInt = Field(ge=0)
+    value: StrictInt = Field(ge=0, le=10**9)
     provenance: list[Provenance] = Field(min_length=1)
+
+
+#: the largest group a definition may describe: beyond any trial or registry a source reports, and small
+#: enough that every check over 1..N stays bounded
+MAX_GROUP_SIZE = 10_000_000
+
+
+class Size(Count):
+    """The number of participants in a group: at least 1, at most MAX_GROUP_SIZE."""
+
+    value: StrictInt = Field(ge=1, le=MAX_GROUP_SIZE)
 
 
 class Author(Model):
@@ -185,7 +200,7 @@ class Subgroup(Model):
     title: Text
     description: Text
     defined_by: Text = Field("Subgroup", description="what the subgroup is defined by, e.g. 'Disease presentation'")
-    n: Count
+    n: Size
     union_of: list[Id] = Field(default_factory=list, description="subgroups this one combines")
 
 
@@ -201,7 +216,7 @@ class Population(Model):
     id: Id
     title: Text
     description: Text
-    n: Count
+    n: Size
     eligibility: Eligibility
     subgroups: list[Subgroup] = Field(default_factory=list)
     partitions: list[Partition] = Field(default_factory=list)
@@ -222,14 +237,14 @@ class Arm(Model):
     title: Text
     description: Text
     concepts: list[str] = Field(default_factory=list, description="terminology keys of what was given")
-    n: Count = Field(description="participants assigned to the arm (randomized, for a randomized design)")
+    n: Size = Field(description="participants assigned to the arm (randomized, for a randomized design)")
 
 
 class Inclusion(Model):
     """Members of an analysis set that come from another arm (e.g. switchers)."""
 
     arm: Id
-    n: Count
+    n: Size
     reason: Text = Field(description="why they are in this set, e.g. 'switched to IVIG after deterioration'")
 
 
@@ -240,7 +255,7 @@ class AnalysisSet(Model):
     arm: Id = Field(description="the arm this set is analysed as")
     title: Text
     description: Text = Field(description="what the set is, e.g. 'analysed for CDASI at week 16'")
-    n: Count
+    n: Size
     includes: list[Inclusion] = Field(default_factory=list, description="members from other arms (a set that "
                                                                         "crosses arms); required when N exceeds the arm's")
 
@@ -313,7 +328,7 @@ class Denominator(Model):
     """Who a statistic is about: a count, the whole population, or unknown."""
 
     kind: Literal["count", "population", "unknown"]
-    value: StrictInt | None = Field(None, ge=1)
+    value: StrictInt | None = Field(None, ge=1, le=MAX_GROUP_SIZE)
     note: Text | None = None
     provenance: list[Provenance] = Field(default_factory=list)
 
@@ -430,6 +445,11 @@ class Result(Model):
             if self.denominator is None:
                 raise ValueError("give `denominator`: {kind: population}, {kind: count, value: N} or "
                                  "{kind: unknown, note: ...}")
+        if self.statistic in ("proportion", "mean", "median", "count") and self.value is None and not (
+                self.statistic == "proportion" and self.affected is not None):
+            raise ValueError(f"a {self.statistic} needs its `value`" + (" (or `affected`, the count of patients "
+                             "with the outcome, when only the count is reported)" if self.statistic == "proportion"
+                             else ""))
         if self.statistic != "risk-difference" and self.scale == "percentage-points":
             raise ValueError("`scale: percentage-points` is for a risk difference; a proportion is "
                              "`percent` or `fraction`")

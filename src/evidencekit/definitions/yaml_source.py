@@ -106,6 +106,13 @@ def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic
             return fail("EK003", "tab character used for indentation", number,
                         len(line_text) - len(stripped) + 1, "YAML indentation must use spaces")
     try:
+        too_deep = _too_deep(text)
+    except yaml.MarkedYAMLError:
+        too_deep = None  # a syntax error: compose below reports it, located
+    if too_deep is not None:
+        return fail("EK002", f"nesting deeper than {_MAX_DEPTH} levels", *too_deep,
+                    "a study definition needs a few levels; flatten the structure")
+    try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -134,6 +141,28 @@ def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic
             exc.line, exc.column = _first_alias(text) or (exc.line, exc.column)
         return fail(exc.code, exc.message, exc.line, exc.column, exc.hint)
     return located, []
+
+
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+         yaml.FlowSequenceStartToken)
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where nesting first goes deeper than ``_MAX_DEPTH``, from the token stream.
+
+    The scanner is a loop; the composer and constructors recurse per level (libyaml's binding
+    overflowed the C stack at a million levels in a 2 MB file), so depth is measured before them.
+    """
+    depth = 0
+    for token in yaml.scan(text, Loader=_Loader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                return token.start_mark.line + 1, token.start_mark.column + 1
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+    return None
 
 
 def _first_alias(text: str) -> tuple[int, int] | None:
