@@ -213,8 +213,8 @@ def test_concurrency_sends_independent_chunks(resources: list) -> None:
     assert result.count("create") == OUTPUT_RESOURCES and len(server.stored) == OUTPUT_RESOURCES
 
 
-def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list[float], tmp_path: Path) -> None:
-    state = tmp_path / "push-state.json"
+def _interrupted_push(resources: list, state: Path) -> tuple[FakeServer, PushOptions]:
+    """A push with a state file that the server stops (503) after two committed transactions."""
     server = FakeServer()
     transactions = {"count": 0}
 
@@ -228,6 +228,12 @@ def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list
     options = PushOptions(server="http://fhir.test/fhir", chunk_size=5, concurrency=1, retries=0, state=state)
     with pytest.raises(ServerUnreachable):
         push(resources, options, client=httpx.Client(transport=httpx.MockTransport(failing_after_two)))
+    return server, options
+
+
+def test_state_file_resumes_where_the_push_stopped(resources: list, sleeps: list[float], tmp_path: Path) -> None:
+    state = tmp_path / "push-state.json"
+    server, options = _interrupted_push(resources, state)
     recorded = json.loads(state.read_text())
     written = len(server.stored)  # two chunks (their size follows the reference closure)
     assert recorded["server"] == "http://fhir.test/fhir" and len(recorded["written"]) == written
@@ -301,3 +307,37 @@ def test_a_next_link_is_on_the_base_only_at_a_path_or_query_boundary() -> None:
     assert on_base("http://fhir.test/fhir/Evidence?_id=a", "http://fhir.test/fhir")
     assert not on_base("http://fhir.test/fhirevil/Evidence", "http://fhir.test/fhir")
     assert not on_base("http://fhir.test.evil/fhir?x", "http://fhir.test/fhir")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("5", 5.0), ("0", 0.0), (" 7 ", 7.0), ("-5", None), ("nan", None), ("NaN", None), ("1e9", None), ("5.5", None),
+    ("inf", None), ("", None), ("soon", None), ("99999999999999999999", 1e9),
+    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # an HTTP-date in the past: no wait
+])
+def test_retry_after_is_parsed_as_rfc_9110_says(value: str, expected: float | None) -> None:
+    from evidencekit.publish.push.http import retry_after_seconds
+
+    assert retry_after_seconds(value, now=2_000_000_000.0) == expected
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "1e400", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_hostile_retry_after_never_crashes_and_waits_bounded(resources: list, sleeps: list[float], value: str) -> None:
+    """Reproducer (issue 15, 8): `Retry-After: -5` or `nan` crashed push (exit 2)."""
+    server = FakeServer([lambda r: httpx.Response(503, headers={"Retry-After": value})])
+    options = PushOptions(server="http://fhir.test/fhir", retries=2, backoff=0.01, max_backoff=3.0)
+    result = push(resources, options, client=_client(server))
+    assert not result.failed and result.count("create") == OUTPUT_RESOURCES
+    assert sleeps and all(0 <= s <= 3.0 for s in sleeps)
+
+
+def test_a_state_file_is_trusted_only_for_what_the_server_still_holds(resources: list, sleeps: list[float],
+                                                                      tmp_path: Path) -> None:
+    """Reproducer (issue 15, 9): after the server restarted empty, a rerun with the old state file
+    exited 0 with resources missing. Now the state is checked against the server first."""
+    state = tmp_path / "push-state.json"
+    first, options = _interrupted_push(resources, state)
+    assert first.stored and state.exists()
+    restarted = FakeServer()  # same URL, empty
+    result = push(resources, options, client=_client(restarted))
+    assert not result.failed and sum(1 for o in result.outcomes if o.status == "resumed") == 0
+    assert len(restarted.stored) == OUTPUT_RESOURCES  # nothing is missing

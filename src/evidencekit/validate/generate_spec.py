@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 RESOURCES = ("ArtifactAssessment", "Bundle", "Citation", "Composition", "Evidence", "EvidenceVariable",
-             "Group", "Practitioner", "PlanDefinition", "ValueSet", "CodeSystem")
+             "Group", "Practitioner", "PlanDefinition", "ActivityDefinition", "ValueSet", "CodeSystem")
 #: Constraints every element carries that other layers already enforce (see spec.py).
 NATIVE = {"ele-1": "empty elements are rejected by the fhir.resources models (layer models)",
           "ext-1": "extension value/extension exclusivity is enforced by the fhir.resources models"}

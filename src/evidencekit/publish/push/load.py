@@ -1,0 +1,36 @@
+"""Read built output (a directory or a bundle) as the resources to push."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from .model import Json, PushError
+
+__all__ = ["load_resources"]
+
+
+def load_resources(output: Path) -> list[Json]:
+    """The resources of ``output`` (``output/``, ``output/r5`` or a transaction/collection bundle).
+
+    Raises :class:`PushError` for a file that is not JSON or holds no resources.
+    """
+    if output.is_dir() and (output / "r5").is_dir():
+        output = output / "r5"
+    files = [output] if output.is_file() else sorted((output / "resources").glob("*.json"))
+    if not files:
+        raise PushError(f"no resources found in {output} (run `evidencekit build` first)")
+    loaded = []
+    for path in files:
+        try:
+            data = json.loads(path.read_bytes(), parse_float=Decimal)
+        except (OSError, ValueError) as exc:
+            raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise PushError(f"{path}: not a FHIR resource")
+        loaded.append(data)
+    if output.is_file():
+        entries = loaded[0].get("entry", []) if loaded[0]["resourceType"] == "Bundle" else [{"resource": loaded[0]}]
+        loaded = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return loaded
