@@ -58,7 +58,8 @@ _KIND_WEIGHTS = [6, 1, 2, 2, 1, 1, 1, 1]
 PRODUCTS = "http://example.org/evidencekit-test/products"
 
 
-def _birth(years: int, days: int) -> str:
+def years_ago(years: int, days: int = 0) -> str:
+    """The date ``years`` years (and ``days`` days) before today (28 February for 29 February)."""
     today = datetime.date.today()
     try:
         then = today.replace(year=today.year - years)
@@ -90,7 +91,7 @@ def make_patient(index: int, rng: random.Random) -> PanelPatient:
     age = rng.choices(list(AGES), _AGE_WEIGHTS)[0]
     features.append(f"age {age}")
     years, days = AGES[age]
-    patient = {"resourceType": "Patient", "id": pid, "birthDate": _birth(years, days)}
+    patient = {"resourceType": "Patient", "id": pid, "birthDate": years_ago(years, days)}
     r5.append(patient)
     adult = years > 18 or (years == 18 and days >= 0)
 

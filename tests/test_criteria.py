@@ -16,6 +16,7 @@ import pytest
 
 import cds_client as ehr
 from conftest import DEFINITIONS
+from patient_panel import years_ago
 from evidencekit.config import Config
 from evidencekit.pipeline import build
 from evidencekit.serve import Settings, create_app, load_knowledge
@@ -59,15 +60,6 @@ CRITERIA = """  qualifies:
 """
 
 
-def _years_ago(years: int, days: int = 0) -> str:
-    today = datetime.date.today()
-    try:
-        then = today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        then = today.replace(year=today.year - years, day=28)
-    return (then - datetime.timedelta(days=days)).isoformat()
-
-
 def _days_ago(days: int) -> str:
     return (datetime.date.today() - datetime.timedelta(days=days)).isoformat()
 
@@ -103,7 +95,7 @@ def _observation(pid: str, value: float, unit: str = "mg/dL", when: str | None =
 
 def _patient(pid: str, **over: Any) -> dict[str, Any]:
     data = ehr.qualifying(pid)
-    recent = _years_ago(1)
+    recent = years_ago(1)
     data["MedicationRequest"] = [ehr.agent_request(pid, "methotrexate", 1, authored=recent),
                                  ehr.agent_request(pid, "azathioprine", 2, authored=recent)]
     data["Observation"] = [_observation(pid, 3.1)]
@@ -155,18 +147,18 @@ def test_each_criterion_at_its_boundary(client: Any, case: str, expected: int) -
     data = _patient(pid)
     person = data["Patient"][0]
     if case == "aged 79, the last day before 80":
-        person["birthDate"] = _years_ago(80, -1)
+        person["birthDate"] = years_ago(80, -1)
     elif case == "aged 80 today":
-        person["birthDate"] = _years_ago(80)
+        person["birthDate"] = years_ago(80)
     elif case == "aged 18 today":
-        person["birthDate"] = _years_ago(18)
+        person["birthDate"] = years_ago(18)
     elif case == "a day short of 18":
-        person["birthDate"] = _years_ago(18, -1)
+        person["birthDate"] = years_ago(18, -1)
     elif case.startswith("agents 6 years ago"):
         for request in data["MedicationRequest"]:
-            request["authoredOn"] = _years_ago(6)
+            request["authoredOn"] = years_ago(6)
     elif case.startswith("one agent recent"):
-        data["MedicationRequest"][1]["authoredOn"] = _years_ago(6)
+        data["MedicationRequest"][1]["authoredOn"] = years_ago(6)
     elif case == "observation below the threshold":
         data["Observation"] = [_observation(pid, 2.4)]
     elif case == "observation at the threshold":

@@ -44,7 +44,6 @@ ORDER_INTENTS = ("order", "original-order", "reflex-order", "filler-order", "ins
 _RECORD_DATE = {"MedicationRequest": "authoredOn",
                 "MedicationStatement": "(effectiveDateTime | effectivePeriod.start | dateAsserted)",
                 "Observation": "(effectiveDateTime | effectivePeriod.start | effectiveInstant | issued)"}
-_UNITS = {"days": "days", "weeks": "weeks", "months": "months", "years": "years"}
 
 
 def camel(*parts: str) -> str:
@@ -117,7 +116,7 @@ def _within(resource_type: str, look_back: LookBack | None) -> str:
     """A FHIRPath ``where`` clause keeping records dated within the look-back ('' without one)."""
     if look_back is None:
         return ""
-    return f".where({_RECORD_DATE[resource_type]} >= today() - {look_back.value} {_UNITS[look_back.unit]})"
+    return f".where({_RECORD_DATE[resource_type]} >= today() - {look_back.value} {look_back.unit})"  # FHIRPath calendar durations
 
 
 def _look_back_words(look_back: LookBack | None) -> str:

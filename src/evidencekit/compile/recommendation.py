@@ -214,8 +214,8 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
     }]
     lines = []
     for synthesis in syntheses:
-        assessment = next((r for r in compiled.values() if r["resourceType"] == "ArtifactAssessment"
-                           and r.get("artifactReference", {}).get("reference") == f"Evidence/{synthesis['id']}"), None)
+        # the outcome's certainty assessment (compile/question.py names it '<synthesis id>-certainty')
+        assessment = compiled.get(f"ArtifactAssessment/{synthesis['id']}-certainty")
         if assessment is None:
             continue
         rated = assessment["content"][0]
