@@ -21,6 +21,12 @@ ATC = "http://www.whocc.no/atc"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 AGENTS = {"methotrexate": "6851", "mycophenolate mofetil": "68149", "hydroxychloroquine": "5521",
           "azathioprine": "1256"}
+#: a made-up product code system: the EHR orders products (as RxNorm SCD/SBD codes in a real EHR), which
+#: the service maps to agents only through a site's expansion of each agent's ValueSet
+PRODUCTS = "http://example.org/evidencekit-test/products"
+#: the agents' ValueSets (``<question>-<criterion>-<agent>``) by agent name
+AGENT_VALUE_SETS = {"methotrexate": "refractory-methotrexate", "mycophenolate mofetil": "refractory-mycophenolate",
+                    "hydroxychloroquine": "refractory-hydroxychloroquine", "azathioprine": "refractory-azathioprine"}
 
 Json = dict[str, Any]
 
@@ -108,6 +114,35 @@ def medication_request(pid: str, mid: str, system: str, code: str, display: str,
     return out
 
 
+def product(name: str) -> Json:
+    """The test formulary's product coding of an agent (like an RxNorm SCD: no ingredient in the record)."""
+    return {"system": PRODUCTS, "code": f"{AGENTS[name]}-tablet", "display": f"{name} oral tablet"}
+
+
+def site_value_sets(knowledge: Path, question: str = "ivig-refractory-cdm-question") -> list[Json]:
+    """The knowledge's agent ValueSets as a site amends them: the same url and version, with the
+    formulary's product code of each agent added (what a terminology server would hold)."""
+    out = []
+    for name, local in AGENT_VALUE_SETS.items():
+        vs = json.loads((knowledge / "resources" / f"ValueSet-{question}-{local}.json").read_text())
+        vs["compose"]["include"].append({"system": PRODUCTS, "concept": [
+            {"code": product(name)["code"], "display": product(name)["display"]}]})
+        out.append(vs)
+    return out
+
+
+def expansion_bundle(knowledge: Path, question: str = "ivig-refractory-cdm-question") -> Json:
+    """The site's ValueSets expanded, as a Bundle (the file ``serve --expansions`` reads)."""
+    entries = []
+    for vs in site_value_sets(knowledge, question):
+        contains = [{"system": inc["system"], "code": c["code"], "display": c.get("display")}
+                    for inc in vs["compose"]["include"] for c in inc.get("concept", [])]
+        expanded = {k: v for k, v in vs.items() if k != "compose"}
+        expanded["expansion"] = {"timestamp": "2026-12-03T00:00:00Z", "total": len(contains), "contains": contains}
+        entries.append({"resource": expanded})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
 def agent_request(pid: str, name: str, n: int, **kw: Any) -> Json:
     return medication_request(pid, f"{pid}-mr{n}", RXNORM, AGENTS[name], name, **kw)
 
@@ -157,16 +192,20 @@ def prefetch_for(data: dict[str, list[Json]]) -> Json:
             "medicationStatements": bundle(data["MedicationStatement"])}
 
 
-def hook_request(hook: str, pid: str, prefetch: Json | None = None, **extra: Any) -> Json:
-    """A request with a fresh hookInstance (UUID v4)."""
+def hook_request(hook: str, pid: str, prefetch: Json | None = None, *, product_coded: bool = False,
+                 **extra: Any) -> Json:
+    """A request with a fresh hookInstance (UUID v4); order hooks draft hydroxychloroquine, coded as
+    the ingredient or, like the CDS Hooks Sandbox's drafts, as a product only (``product_coded``)."""
     context: Json = {"userId": "Practitioner/example", "patientId": pid}
+    name = "hydroxychloroquine"
+    code = product(name) if product_coded else {"system": RXNORM, "code": AGENTS[name], "display": name}
     if hook == "order-select":
-        draft = medication_request(pid, "draft-1", RXNORM, AGENTS["hydroxychloroquine"], "hydroxychloroquine",
+        draft = medication_request(pid, "draft-1", code["system"], code["code"], code["display"],
                                    status="draft", intent="proposal")
         context.update(selections=["MedicationRequest/draft-1"],
                        draftOrders={"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]})
     elif hook == "order-sign":
-        draft = medication_request(pid, "draft-1", RXNORM, AGENTS["hydroxychloroquine"], "hydroxychloroquine",
+        draft = medication_request(pid, "draft-1", code["system"], code["code"], code["display"],
                                    status="draft", intent="order")
         context.update(draftOrders={"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]})
     out: Json = {"hook": hook, "hookInstance": str(uuid.uuid4()), "context": context}

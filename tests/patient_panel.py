@@ -15,7 +15,8 @@ history, and no IVIG being given — never by evaluating the service's FHIRPath:
 * 0 to 4 agents, each ordered (intent order or plan; status completed, active, stopped) or
   stated; repeats of an agent; orders that do not count (intent proposal, status cancelled or
   entered-in-error); agents coded as a product whose Medication lists the ingredient (counts)
-  and product-only codes with no ingredient (do not count: offline, nothing maps them);
+  and product-only codes with no ingredient (do not count offline, where nothing maps them;
+  count with the site expansion of ``cds_client.expansion_bundle``: ``expected_expanded``);
 * IVIG: an active or draft order or a statement (suppress), a completed order (does not);
 * R5 records (for the FHIR server) and the same patient in R4 shape (for prefetch).
 """
@@ -27,7 +28,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds_client import AGENTS, ATC, CLINICAL, ICD10CM, RXNORM, SCT
+from cds_client import AGENTS, ATC, CLINICAL, ICD10CM, RXNORM, SCT, product
 
 Json = dict[str, Any]
 
@@ -56,8 +57,6 @@ _DX_WEIGHTS = [2, 2, 2, 3, 2, 2, 3, 1, 1, 1, 1]
 _STATUS_WEIGHTS = [12, 1, 1, 1, 1, 1]
 _KINDS = ["order", "plan", "statement", "product", "product-only", "proposal", "cancelled", "entered-in-error"]
 _KIND_WEIGHTS = [6, 1, 2, 2, 1, 1, 1, 1]
-#: a made-up product code system: product codes the service cannot map without the Medication's ingredients
-PRODUCTS = "http://example.org/evidencekit-test/products"
 
 
 def years_ago(years: int, days: int = 0) -> str:
@@ -77,6 +76,7 @@ class PanelPatient:
     features: list[str]
     r5: list[Json] = field(default_factory=list)  # every resource, R5 shape
     r4: dict[str, list[Json]] = field(default_factory=dict)  # by type, R4 shape (prefetch)
+    expected_expanded: bool = False  # the answer with the site's product expansion
 
 
 def _medication_r5(concept: Json | None, reference: str | None) -> Json:
@@ -117,6 +117,7 @@ def make_patient(index: int, rng: random.Random) -> PanelPatient:
             juvenile |= is_juvenile
 
     counted: set[str] = set()
+    by_expansion: set[str] = set()
     names = list(AGENTS)
     chosen = rng.sample(names, rng.choices([0, 1, 2, 3, 4], [1, 2, 5, 3, 2])[0])
     for n, name in enumerate(chosen + ([chosen[0]] if chosen and rng.random() < 0.1 else [])):
@@ -125,8 +126,8 @@ def make_patient(index: int, rng: random.Random) -> PanelPatient:
         coding = {"system": RXNORM, "code": AGENTS[name], "display": name}
         reference = None
         if kind in ("product", "product-only"):
-            product = {"system": PRODUCTS, "code": f"{AGENTS[name]}-tablet", "display": f"{name} oral tablet"}
-            medication: Json = {"resourceType": "Medication", "id": f"{pid}-med{n}", "code": {"coding": [product]}}
+            medication: Json = {"resourceType": "Medication", "id": f"{pid}-med{n}",
+                                "code": {"coding": [product(name)]}}
             if kind == "product":
                 medication["ingredient"] = [{"item": {"concept": {"coding": [coding]}}}]
             r5.append(medication)
@@ -155,8 +156,10 @@ def make_patient(index: int, rng: random.Random) -> PanelPatient:
         else:
             shaped["medicationCodeableConcept"] = {"coding": [coding]}
         r4["MedicationRequest"].append(shaped)
-        if kind in ("order", "plan") or kind == "product":
+        if kind in ("order", "plan", "product"):
             counted.add(name)
+        elif kind == "product-only" and status not in ("cancelled", "entered-in-error"):
+            by_expansion.add(name)  # counts once a site's expansion maps the product to its agent
 
     on_ivig = False
     ivig = rng.choices([None, "active", "draft", "completed", "statement"], [12, 1, 1, 1, 1])[0]
@@ -179,8 +182,9 @@ def make_patient(index: int, rng: random.Random) -> PanelPatient:
         on_ivig = ivig in ("active", "draft", "statement")
 
     expected = adult and adult_dm and not juvenile and len(counted) >= 2 and not on_ivig
+    expected_expanded = adult and adult_dm and not juvenile and len(counted | by_expansion) >= 2 and not on_ivig
     r4["Patient"] = [patient]
-    return PanelPatient(pid, expected, features, r5, r4)
+    return PanelPatient(pid, expected, features, r5, r4, expected_expanded)
 
 
 def make_panel(size: int, seed: int = 20261203) -> list[PanelPatient]:

@@ -5,6 +5,7 @@ their links resolve on the server."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -90,10 +91,9 @@ def patients(fhir_server: str) -> dict[str, dict[str, list[dict[str, Any]]]]:
     return data
 
 
-@pytest.fixture(scope="module")
-def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ehr.Signer]]:
+def _serve(knowledge: Path, fhir_server: str, work: Path, *extra: str) -> Iterator[tuple[str, ehr.Signer]]:
+    """`evidencekit serve` as its own process, until the test module ends."""
     signer = ehr.Signer()
-    work = tmp_path_factory.mktemp("serve")
     trust = signer.trust_file(work / "trust.json")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,7 +102,7 @@ def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPath
     exe = Path(sys.executable).parent / "evidencekit"
     with log.open("ab") as out:
         proc = subprocess.Popen([str(exe), "serve", str(knowledge), "--port", str(port), "--trust", str(trust),
-                                 "--fhir-base", fhir_server, "--allow-http-fhir-server"],
+                                 "--fhir-base", fhir_server, "--allow-http-fhir-server", *extra],
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -123,8 +123,29 @@ def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPath
     assert "hapi-token-e2e" not in log.read_text()  # the EHR's access token is never logged
 
 
-def _call(service: tuple[str, ehr.Signer], fhir_server: str, body: dict[str, Any]) -> httpx.Response:
-    base, signer = service
+@pytest.fixture(scope="module")
+def service(knowledge: Path, fhir_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ehr.Signer]]:
+    yield from _serve(knowledge, fhir_server, tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="module")
+def site_service(knowledge: Path, fhir_server: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ehr.Signer, str]]:
+    """The site amends the agents' ValueSets on its terminology server (here HAPI itself, which also
+    holds the knowledge) with the products it orders; `serve --terminology-server` expands every
+    ValueSet there at start-up."""
+    amended = ehr.site_value_sets(knowledge, QUESTION)
+    entries = [{"resource": vs, "request": {"method": "PUT", "url": f"ValueSet/{vs['id']}"}} for vs in amended]
+    reply = httpx.post(fhir_server, json={"resourceType": "Bundle", "type": "transaction", "entry": entries},
+                       headers={"Content-Type": "application/fhir+json"}, timeout=120)
+    assert reply.status_code == 200, reply.text[:2000]
+    work = tmp_path_factory.mktemp("serve-site")
+    for running in _serve(knowledge, fhir_server, work, "--terminology-server", fhir_server):
+        yield (*running, (work / "serve.log").read_text())
+
+
+def _call(service: tuple[Any, ...], fhir_server: str, body: dict[str, Any]) -> httpx.Response:
+    base, signer = service[:2]
     url = f"{base}/cds-services/{SERVICE}-{body['hook']}"
     body["fhirServer"] = fhir_server
     body["fhirAuthorization"] = {"access_token": "hapi-token-e2e", "token_type": "Bearer", "expires_in": 300,
@@ -231,4 +252,31 @@ def test_panel_cards_exactly_for_the_patients_who_qualify(service: tuple[str, eh
             assert response.status_code == 200, (patient.pid, response.text)
             if bool(response.json()["cards"]) != patient.expected:
                 wrong.append((source, patient.pid, patient.expected, patient.features))
+    assert wrong == []
+
+
+def test_terminology_server_expansions_from_hapi(site_service: tuple[str, ehr.Signer, str], service: Any,
+                                                 fhir_server: str, panel: list[Any]) -> None:
+    """`serve --terminology-server` on the real HAPI server (issue 11, point 4): HAPI expands the
+    site's amended agent ValueSets (and the history ValueSet that includes them); it declines the
+    diagnosis ValueSets, whose is-a filters need ICD-10-CM and SNOMED CT it does not hold, and serve
+    says so. Product-coded orders (as the CDS Hooks Sandbox drafts them) then fire the order hooks,
+    and product-only histories count: every panel patient gets a card exactly when it qualifies
+    with the expansion."""
+    from patient_panel import r4_prefetch
+
+    log = site_service[2]
+    assert "expansions: 6 ValueSet(s)" in log, log
+    declined = [line for line in log.splitlines() if "not expanded" in line]
+    assert len(declined) == 2 and all("dermatomyositis" in line or "juvenile-dm" in line for line in declined)
+    for hook in ("order-select", "order-sign"):
+        sandbox = ehr.hook_request(hook, "e2e-qualifies", product_coded=True)
+        assert _call(service, fhir_server, json.loads(json.dumps(sandbox))).json()["cards"] == [], hook
+        assert len(_call(site_service, fhir_server, sandbox).json()["cards"]) == 1, hook
+    assert any(p.expected_expanded != p.expected for p in panel)  # the panel has product-only histories
+    wrong = []
+    for patient in panel:
+        body = ehr.hook_request("patient-view", patient.pid, r4_prefetch(patient))
+        if bool(_call(site_service, fhir_server, body).json()["cards"]) != patient.expected_expanded:
+            wrong.append((patient.pid, patient.expected_expanded, patient.features))
     assert wrong == []

@@ -313,12 +313,19 @@ def _list_skipped(output: Path) -> int:
                    "shared by every replica behind a load balancer.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True,
               help="debug also says why each call did or did not get a card (hook instance and the condition).")
+@click.option("--expansions", "expansion_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Expanded ValueSets (a ValueSet or a Bundle, as $expand returns them) with the codes this site "
+                   "orders and records, e.g. RxNorm products of each agent (repeatable).")
+@click.option("--terminology-server", metavar="URL",
+              help="FHIR terminology server: every ValueSet of the knowledge is expanded there once, at start-up "
+                   "(ValueSet/$expand?url=...); one it cannot expand stops the start.")
 @_guard
 def serve_command(output: Path, host: str, port: int, public_url: str | None, trust_file: Path | None,
                   insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: tuple[str, ...],
                   max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None,
                   allow_http_fhir_server: bool, allow_fhir_servers: tuple[str, ...], replay_cache: str,
-                  log_level: str) -> int:
+                  log_level: str, expansion_files: tuple[Path, ...], terminology_server: str | None) -> int:
     """Run a CDS Hooks 2.0 service from the compiled knowledge in OUTPUT."""
     from .serve import serve
 
@@ -326,7 +333,8 @@ def serve_command(output: Path, host: str, port: int, public_url: str | None, tr
                  insecure_no_auth=insecure_no_auth, fhir_base=fhir_base, source_url=source_url,
                  cors_origins=list(cors_origins), max_body=max_body, ssl_certfile=ssl_certfile,
                  ssl_keyfile=ssl_keyfile, allow_http_fhir=allow_http_fhir_server,
-                 fhir_servers=list(allow_fhir_servers), replay_cache=replay_cache, log_level=log_level)
+                 fhir_servers=list(allow_fhir_servers), replay_cache=replay_cache, log_level=log_level,
+                 expansions=list(expansion_files), terminology_server=terminology_server)
 
 
 @main.command("schema")

@@ -60,15 +60,15 @@ class CompiledCriteria:
     applicability: list[tuple[str, str]] = field(default_factory=list)
     #: (yaml path, authored value, provenance, rule basis) of every number in the rule
     thresholds: list[tuple[tuple[object, ...], str, list[Provenance], str | None]] = field(default_factory=list)
-    #: codings of every agent of a medication history (order hooks fire on these)
-    agent_codings: list[Json] = field(default_factory=list)
+    #: the ValueSet of every agent of each medication history (order hooks fire on these)
+    agent_value_sets: list[str] = field(default_factory=list)
 
 
 def _value_set(ctx: CompileContext, rec: Recommendation, local: str, title: str, description: str,
-               matches: list[CodeMatch]) -> Json:
-    """A ValueSet: exact codes as concepts, ``descendants`` as an is-a filter."""
+               matches: list[CodeMatch], value_sets: tuple[str, ...] = ()) -> Json:
+    """A ValueSet: exact codes as concepts, ``descendants`` as an is-a filter, other ValueSets included."""
     by_system: dict[str, Json] = {}
-    includes: list[Json] = []
+    includes: list[Json] = [{"valueSet": list(value_sets)}] if value_sets else []
     for match in matches:
         found = concept(match.concept)
         if found is None:
@@ -81,8 +81,8 @@ def _value_set(ctx: CompileContext, rec: Recommendation, local: str, title: str,
             if not include["concept"]:
                 includes.append(include)
             include["concept"].append({"code": found.code, "display": found.display})
-    rid = ctx.rid(f"{rec.id}-{local}")
-    name = camel(rec.id, local)
+    rid = ctx.rid(local)
+    name = camel(local)
     return {
         "resourceType": "ValueSet",
         "id": rid,
@@ -158,7 +158,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
             assert cond is not None
             title = criterion.description or (f"An active diagnosis: {criterion.id}" if cond.present
                                                else f"No active diagnosis: {criterion.id}")
-            vs = _value_set(ctx, rec, criterion.id, f"{'Qualifying' if cond.present else 'Excluding'} diagnoses: "
+            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"{'Qualifying' if cond.present else 'Excluding'} diagnoses: "
                             f"{rec.title}", f"Active diagnoses that {'qualify' if cond.present else 'exclude'} a "
                             f"patient ({criterion.id}).", cond.codes)
             out.value_sets.append((vs, path + ("condition",)))
@@ -168,22 +168,26 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         elif kind == "medication_history":
             history = criterion.medication_history
             assert history is not None
-            keys = [k for a in history.agents for k in a.concepts]
-            out.agent_codings += [c.coding() for k in keys if (c := concept(k)) is not None]
-            vs = _value_set(ctx, rec, criterion.id, f"Agents of the medication history: {rec.title}",
-                            "Agents of the medication history; each distinct agent counts once.",
-                            [CodeMatch(concept=k) for k in keys])
-            out.value_sets.append((vs, path + ("medication_history", "agents")))
-            selects = []
-            for agent in history.agents:
-                codes = [c.coding() for k in agent.concepts if (c := concept(k)) is not None]
+            selects, agent_urls = [], []
+            for j, agent in enumerate(history.agents):
+                agent_vs = _value_set(ctx, rec, f"{criterion.id}-{agent.id}", f"{agent.display}: {rec.title}",
+                                      f"Codes of {agent.display} in the medication history ({criterion.id}): the "
+                                      "agent as the evidence names it; a site's expansion adds the products it "
+                                      "orders.", [CodeMatch(concept=k) for k in agent.concepts])
+                out.value_sets.append((agent_vs, path + ("medication_history", "agents", j)))
+                agent_urls.append(agent_vs["url"])
                 orders, statements = camel(criterion.id, agent.id, "orders"), camel(criterion.id, agent.id, "statements")
                 out.inputs.append(_input(orders, agent.display, "MedicationRequest", [
-                    {"path": "medication", "code": codes}, _status_filter("history"), _intents()]))
+                    {"path": "medication", "valueSet": agent_vs["url"]}, _status_filter("history"), _intents()]))
                 out.inputs.append(_input(statements, agent.display, "MedicationStatement", [
-                    {"path": "medication", "code": codes}]))
+                    {"path": "medication", "valueSet": agent_vs["url"]}]))
                 selects.append(f"(%{orders}{_within('MedicationRequest', history.look_back)} | "
                                f"%{statements}{_within('MedicationStatement', history.look_back)}).select('{agent.id}')")
+            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Agents of the medication history: {rec.title}",
+                            "Every agent of the medication history (the agents' own ValueSets); each distinct agent "
+                            "counts once.", [], tuple(agent_urls))
+            out.value_sets.append((vs, path + ("medication_history", "agents")))
+            out.agent_value_sets.append(vs["url"])
             k = history.at_least.value
             out.thresholds.append((path + ("medication_history", "at_least"), str(k), history.at_least.provenance,
                                    history.at_least.basis))
@@ -193,7 +197,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         elif kind == "medication":
             med = criterion.medication
             assert med is not None
-            vs = _value_set(ctx, rec, criterion.id, f"Medication: {rec.title}",
+            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Medication: {rec.title}",
                             "Records of this medication" + (" qualify." if med.present else
                                                             "; any of them suppresses the suggestion."),
                             [CodeMatch(concept=k) for k in med.concepts])
@@ -211,7 +215,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         else:
             obs = criterion.observation
             assert obs is not None
-            vs = _value_set(ctx, rec, criterion.id, f"Observations: {rec.title}",
+            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Observations: {rec.title}",
                             f"Observations the threshold of {criterion.id} is read from.", obs.codes)
             out.value_sets.append((vs, path + ("observation", "codes")))
             out.inputs.append(_input(var, criterion.description or criterion.id, "Observation", [

@@ -122,10 +122,12 @@ def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
     applicability = list(rule.applicability)
     if set(rec.hooks) != {"patient-view"}:
         # order hooks fire only when an order being selected or signed is an agent of a medication history
-        terms = [f"(system = '{c['system']}' and code = '{c['code']}')" for c in rule.agent_codings]
-        applicability.append(("On order-select or order-sign: an order being selected or signed is an agent of "
-                              "the medication history", f"%hook = 'patient-view' or %selections.where("
-                              f"medication.concept.coding.where({' or '.join(terms)}).exists()).exists()"))
+        # memberOf (FHIRPath terminology function): the agents' ValueSets, widened by a site's expansions
+        terms = [f"memberOf('{url}')" for url in rule.agent_value_sets]
+        if terms:
+            applicability.append(("On order-select or order-sign: an order being selected or signed is an agent of "
+                                  "the medication history", f"%hook = 'patient-view' or %selections.where("
+                                  f"medication.concept.coding.where({' or '.join(terms)}).exists()).exists()"))
 
     def conditions_json(items: list[tuple[str, str]]) -> list[Json]:
         return [{"kind": "applicability", "expression": {"description": d, "language": "text/fhirpath",

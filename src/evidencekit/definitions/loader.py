@@ -481,6 +481,9 @@ def _check_question_ids(loaded: LoadedQuestion) -> list[Diagnostic]:
             if criterion.medication_history is not None:
                 unique("agent", [a.id for a in criterion.medication_history.agents], "recommendation", "qualifies",
                        i, "medication_history", "agents")
+                for j, agent in enumerate(criterion.medication_history.agents):  # the agent's ValueSet
+                    fits(f"{criterion.id}-{agent.id}", "recommendation", "qualifies", i, "medication_history",
+                         "agents", j, "id")
         if any(h != "patient-view" for h in rec.hooks) and not any(c.medication_history for c in rec.qualifies):
             out.append(loaded.diag("EK106", Severity.ERROR, "order-select and order-sign fire on an order of an "
                                    "agent of a medication history, and the recommendation has none", "recommendation",

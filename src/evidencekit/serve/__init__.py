@@ -36,7 +36,8 @@ def knowledge_dir(output: Path) -> Path:
 def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_file: Path | None,
           insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: list[str],
           max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool,
-          fhir_servers: list[str] | None = None, replay_cache: str = "memory", log_level: str = "info") -> int:
+          fhir_servers: list[str] | None = None, replay_cache: str = "memory", log_level: str = "info",
+          expansions: list[Path] | None = None, terminology_server: str | None = None) -> int:
     """Check the settings, load the knowledge and run uvicorn until interrupted."""
     import uvicorn
 
@@ -54,11 +55,13 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
                       "(or bind to 127.0.0.1 behind a TLS proxy)")
     if insecure_no_auth and not _loopback(host):
         return refuse("--insecure-no-auth is only allowed on a loopback address")
-    for name, url in (("--source-url", source_url), ("--public-url", public_url)):
+    for name, url in (("--source-url", source_url), ("--public-url", public_url),
+                      ("--terminology-server", terminology_server)):
         if url is not None and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             return refuse(f"{name} must be an https URL")
     try:
-        knowledge = load_knowledge(knowledge_dir(output))
+        knowledge = load_knowledge(knowledge_dir(output), expansions=expansions or (),
+                                   terminology_server=terminology_server)
         trust = load_trust(trust_file, make_replay_cache(replay_cache)) if trust_file is not None else None
     except (KnowledgeError, TrustFileError, ReplayCacheError) as exc:
         return refuse(str(exc))
@@ -78,6 +81,12 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry full URLs
     app = create_app(knowledge, settings)
+    if knowledge.value_sets is not None and (expansions or terminology_server):
+        expanded = knowledge.value_sets.expansions
+        click.echo(f"expansions: {len(expanded)} ValueSet(s), {sum(len(c) for c in expanded.values()):,} code(s)",
+                   err=True)
+        for why in knowledge.value_sets.declined:
+            click.secho(f"WARNING: not expanded, matched by its compose only: {why}", fg="yellow", err=True)
     click.echo(f"CDS Hooks discovery: {settings.public_url}/cds-services "
                f"({len(knowledge.services)} service(s): {', '.join(knowledge.services)})", err=True)
     uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Sequence
 
 import orjson
 
 from .rules import Json, Rule
+from .terminology import ExpansionError, ValueSets, expand_from_server, read_expansions
 
 __all__ = ["Finding", "Knowledge", "Service", "StudyResult", "load_knowledge", "KnowledgeError", "PREFETCH_KEYS"]
 
@@ -87,6 +89,7 @@ class Knowledge:
 
     services: dict[str, Service]
     aliases: dict[str, dict[str, Service]] = field(default_factory=dict)
+    value_sets: ValueSets | None = None
 
     def find(self, service_id: str, hook: str | None = None) -> Service | None:
         """The service ``service_id`` names, or the one an alias names for ``hook``."""
@@ -138,14 +141,42 @@ def _findings(plan: Json, docs: list[Json], by_url: dict[str, Json], certainty: 
     return findings
 
 
-def load_knowledge(directory: Path) -> Knowledge:
-    """Every eca-rule PlanDefinition in ``directory`` (an ``evidencekit build`` output) as a service."""
+def _value_sets(by_url: dict[str, Json], files: Sequence[Path], server: str | None, transport: Any) -> ValueSets:
+    expanded: dict[str, frozenset[tuple[str, str]]] = {}
+
+    def add(found: dict[str, frozenset[tuple[str, str]]]) -> None:
+        for url, codes in found.items():
+            expanded[url] = expanded.get(url, frozenset()) | codes
+
+    for path in files:
+        found = read_expansions(path)
+        unknown = sorted(set(found) - set(by_url))
+        if unknown:
+            raise ExpansionError(f"{path}: expands ValueSets this output does not have: {', '.join(unknown[:5])}")
+        add(found)
+    declined: list[str] = []
+    if server is not None:
+        found, declined = expand_from_server(server, by_url.values(), transport=transport)
+        add(found)
+    return ValueSets(by_url, expanded, declined)
+
+
+def load_knowledge(directory: Path, *, expansions: Sequence[Path] = (), terminology_server: str | None = None,
+                   terminology_transport: Any = None) -> Knowledge:
+    """Every eca-rule PlanDefinition in ``directory`` (an ``evidencekit build`` output) as a service.
+
+    ``expansions`` (files) and ``terminology_server`` (``$expand`` of every ValueSet, once, now)
+    widen the knowledge's ValueSets with the codes a site orders and records (see ``terminology``)."""
     if not directory.is_dir():
         raise KnowledgeError(f"{directory} is not a directory (run `evidencekit build` first)")
     resources = _read(directory)
     by_url: dict[str, Json] = {r["url"]: r for r in resources if isinstance(r.get("url"), str)}
     by_key: dict[str, Json] = {f"{r['resourceType']}/{r.get('id')}": r for r in resources}
-    value_sets = {u: r for u, r in by_url.items() if r["resourceType"] == "ValueSet"}
+    try:
+        value_sets = _value_sets({u: r for u, r in by_url.items() if r["resourceType"] == "ValueSet"},
+                                 expansions, terminology_server, terminology_transport)
+    except (ExpansionError, ValueError) as exc:
+        raise KnowledgeError(str(exc)) from exc
     # certainty-of-evidence assessments by the Evidence they are about
     certainty = {r["artifactReference"]["reference"]: r for r in resources if r["resourceType"] == "ArtifactAssessment"
                  and isinstance(r.get("artifactReference"), dict) and "certainty-of-evidence" in
@@ -202,4 +233,4 @@ def load_knowledge(directory: Path) -> Knowledge:
     clash = set(services) & set(aliases)
     if clash:
         raise KnowledgeError(f"service ids clash with PlanDefinition ids: {sorted(clash)}")
-    return Knowledge(services, aliases)
+    return Knowledge(services, aliases, value_sets)

@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .terminology import ValueSets
+
 Json = dict[str, Any]
 
 __all__ = ["Decision", "Rule", "codings", "normalise"]
 
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 #: Records that do not count, whatever a rule says.
 _DROPPED_STATUS = {"entered-in-error", "not-taken"}
 _DROPPED_VERIFICATION = {"refuted", "entered-in-error"}
@@ -84,24 +85,6 @@ def normalise(resources: list[Json]) -> dict[str, list[Json]]:
     return out
 
 
-def _in_value_set(coding: Json, value_set: Json) -> bool:
-    system, code = coding.get("system"), coding.get("code")
-    if not isinstance(code, str):
-        return False
-    for include in value_set.get("compose", {}).get("include", []):
-        if include.get("system") != system:
-            continue
-        if any(c.get("code") == code for c in include.get("concept", [])):
-            return True
-        for f in include.get("filter", []):
-            # is-a: ICD-10-CM codes extend their parent's code; other systems would need a
-            # terminology server, so only the root code itself matches offline.
-            if f.get("op") == "is-a" and (code == f.get("value") or (
-                    system == ICD10CM and code.startswith(str(f.get("value"))))):
-                return True
-    return False
-
-
 def _element_codings(resource: Json, path: str) -> list[Json]:
     if path in ("status", "intent"):
         value = resource.get(path)
@@ -122,11 +105,13 @@ class Input:
         return [r for r in records.get(self.resource_type, []) if all(f(r) for f in self.filters)]
 
 
-def _filter(code_filter: Json, value_sets: dict[str, Json]) -> Callable[[Json], bool]:
+def _filter(code_filter: Json, value_sets: ValueSets) -> Callable[[Json], bool]:
     path = code_filter["path"]
     if "valueSet" in code_filter:
-        vs = value_sets[code_filter["valueSet"]]
-        return lambda r: any(_in_value_set(c, vs) for c in _element_codings(r, path))
+        url = code_filter["valueSet"]
+        if url not in value_sets.by_url:
+            raise KeyError(f"ValueSet {url} is not in this output")
+        return lambda r: any(value_sets.contains(url, c) for c in _element_codings(r, path))
     if path in ("status", "intent"):
         wanted = {c["code"] for c in code_filter.get("code", [])}
         return lambda r: any(c["code"] in wanted for c in _element_codings(r, path))
@@ -149,9 +134,12 @@ class Rule:
     conditions: list[tuple[str, Callable[..., Any]]]
 
     @classmethod
-    def from_action(cls, action: Json, value_sets: dict[str, Json]) -> "Rule":
+    def from_action(cls, action: Json, value_sets: ValueSets) -> "Rule":
         import fhirpathpy
 
+        # FHIRPath's terminology function memberOf(), answered from the knowledge's ValueSets
+        # and the site's expansions (the only function the conditions may add to FHIRPath's own)
+        options = {"userInvocationTable": {"memberOf": {"fn": value_sets.member_of, "arity": {1: ["String"]}}}}
         inputs = []
         for item in action.get("input", []):
             req = item["requirement"]
@@ -162,7 +150,8 @@ class Rule:
             expr = cond["expression"]
             if expr.get("language") != "text/fhirpath":
                 raise ValueError(f"condition language {expr.get('language')!r} is not supported")
-            conditions.append((expr.get("description", expr["expression"]), fhirpathpy.compile(expr["expression"])))
+            conditions.append((expr.get("description", expr["expression"]), fhirpathpy.compile(expr["expression"],
+                                                                                     options=options)))
         return cls(inputs, conditions)
 
     def types(self) -> set[str]:
