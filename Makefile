@@ -68,6 +68,7 @@ bench-push: $(STAMP)
 schema: $(STAMP)
 	$(VENV)/bin/evidencekit schema -o definitions/study.schema.json
 	$(VENV)/bin/evidencekit schema --kind question -o definitions/question.schema.json
+	$(VENV)/bin/evidencekit schema --kind terminology -o definitions/terminology.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info tests/oracle/target tests/oracle/.packages tests/fhir-server/target

@@ -16,17 +16,17 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .diagnostics import Diagnostic, Severity, has_errors, render
+from .diagnostics import SHOWN_PER_CODE, Diagnostic, Severity, has_errors, render
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_REJECTED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 FORMATS = click.Choice(["text", "json", "sarif"])
-_DEFAULT_CONFIG = Path("evidencekit.yaml")
 
 
-def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "", *, show_info: bool = False) -> int:
+def _emit(diagnostics: list[Diagnostic], fmt: str, summary: str = "", *, show_info: bool = False,
+          show_all: bool = False) -> int:
     if fmt == "text":
         shown = diagnostics if show_info else [d for d in diagnostics if d.severity is not Severity.INFO]
-        text = render(shown, "text")
+        text = render(shown, "text", shown_per_code=None if show_all else SHOWN_PER_CODE)
         if len(shown) != len(diagnostics):
             text += f" ({len(diagnostics) - len(shown)} info not shown; use --format json or --show-info)"
         click.echo(text)
@@ -65,6 +65,9 @@ def _guard(command: Callable[..., int]) -> Callable[..., None]:
 
 _show_info_option = click.option("--show-info", is_flag=True,
                                  help="Also print info diagnostics (e.g. checks that could not be run).")
+_show_all_option = click.option("--all", "show_all", is_flag=True,
+                                help=f"Print every diagnostic in full (by default the first {SHOWN_PER_CODE} of "
+                                     "each code, then one count line per code).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,15 +80,16 @@ def main() -> None:
 @click.argument("definitions", default="definitions", type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @_show_info_option
+@_show_all_option
 @_guard
-def check_command(definitions: Path, fmt: str, show_info: bool) -> int:
+def check_command(definitions: Path, fmt: str, show_info: bool, show_all: bool) -> int:
     """Load DEFINITIONS and run the consistency checks (nothing is written)."""
     from .pipeline import check
 
     result = check(definitions)
     questions = f" and {len(result.questions)} question definition(s)" if result.questions else ""
     return _emit(result.diagnostics, fmt, f"checked {len(result.studies)} study definition(s){questions}",
-                 show_info=show_info)
+                 show_info=show_info, show_all=show_all)
 
 
 @main.command("build")
@@ -93,23 +97,23 @@ def check_command(definitions: Path, fmt: str, show_info: bool) -> int:
 @click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path),
               help="Output directory; resources are written to OUTPUT/r5.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Settings file (default: ./evidencekit.yaml if present).")
+              help="Settings file (default: evidencekit.yaml in DEFINITIONS or the nearest directory above it).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--no-derived", is_flag=True,
               help="Emit no derived values (counts from percentages, Wilson CIs, summed Ns): only what the "
                    "sources report.")
 @_show_info_option
+@_show_all_option
 @_guard
 def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str, no_derived: bool,
-                  show_info: bool) -> int:
+                  show_info: bool, show_all: bool) -> int:
     """Check, compile and validate DEFINITIONS, then write OUTPUT/r5 atomically."""
-    from .config import load_config
+    from .config import find_config, load_config
     from .pipeline import build
 
-    if config_path is None and _DEFAULT_CONFIG.is_file():
-        config_path = _DEFAULT_CONFIG
     if config_path is not None and not config_path.is_file():
         raise click.BadParameter(f"{config_path} does not exist", param_hint="--config")
+    config_path = config_path or find_config(definitions)
     config, problems = load_config(config_path)
     if config is None:
         return _emit(problems, fmt, "nothing written: the settings file is invalid", show_info=show_info)
@@ -125,7 +129,10 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
                    f"{len(result.studies)} study definition(s){questions} into {result.written_to}")
     elif has_errors(result.diagnostics):
         summary = "nothing written: fix the errors above (the previous output is untouched)"
-    return _emit(result.diagnostics, fmt, summary, show_info=show_info)
+    summary += (f"\nsettings: {config_path}" if config_path is not None else
+                f"\nwarning: no evidencekit.yaml in {definitions} or above it: used the default settings "
+                f"(canonical base {config.canonical_base}); `evidencekit init` writes one")
+    return _emit(result.diagnostics, fmt, summary.lstrip("\n"), show_info=show_info, show_all=show_all)
 
 
 @main.command("validate")
@@ -137,8 +144,10 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
               help="Comma-separated validation layers to run: models, structure, primitives, cardinality, "
                    "bindings, invariants, target-types, references, profiles.")
 @_show_info_option
+@_show_all_option
 @_guard
-def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, layers: str, show_info: bool) -> int:
+def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, layers: str, show_info: bool,
+                     show_all: bool) -> int:
     """Validate built FHIR output (a directory such as output/r5, or one JSON file)."""
     if list_skipped_invariants:
         return _list_skipped(output)
@@ -151,7 +160,7 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
         raise click.BadParameter(f"unknown layer(s) {', '.join(unknown) or '(none given)'}; "
                                  f"choose from {', '.join(LAYERS)}", param_hint="--layers")
     diagnostics = validate_directory(output, selected)
-    return _emit(diagnostics, fmt, f"validated {output}", show_info=show_info)
+    return _emit(diagnostics, fmt, f"validated {output}", show_info=show_info, show_all=show_all)
 
 
 @main.command("push")
@@ -337,17 +346,37 @@ def serve_command(output: Path, host: str, port: int, public_url: str | None, tr
                  expansions=list(expansion_files), terminology_server=terminology_server)
 
 
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@_guard
+def init_command(directory: Path) -> int:
+    """Write a new project in DIRECTORY: settings, a fictional example study, a terminology file,
+    the JSON Schemas and a Makefile. It builds clean at once (`make build`)."""
+    from .init import write_project
+
+    try:
+        written = write_project(directory)
+    except FileExistsError as exc:
+        click.echo(f"evidencekit init: {exc}", err=True)
+        return EXIT_USAGE
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {directory} && evidencekit build definitions -o output "
+               "(the example study is FICTIONAL: replace it with your own)")
+    return EXIT_OK
+
+
 @main.command("schema")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the schema to this file instead of standard output.")
-@click.option("--kind", type=click.Choice(["study", "question"]), default="study", show_default=True,
+@click.option("--kind", type=click.Choice(["study", "question", "terminology"]), default="study", show_default=True,
               help="Which definition file kind.")
 @_guard
 def schema_command(output: Path | None, kind: str) -> int:
-    """Print the JSON Schema of the study (or question) definition format."""
-    from .definitions.schema import question_schema_json, study_schema_json
+    """Print the JSON Schema of the study (question, terminology) definition format."""
+    from .definitions.schema import schema_json
 
-    text = study_schema_json() if kind == "study" else question_schema_json()
+    text = schema_json(kind)
     if output is None:
         click.echo(text, nl=False)
     else:

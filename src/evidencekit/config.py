@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .definitions.yaml_source import read_yaml
 from .diagnostics import Diagnostic, Severity
 
-__all__ = ["Config", "load_config"]
+__all__ = ["CONFIG_FILE", "Config", "find_config", "load_config"]
+
+CONFIG_FILE = "evidencekit.yaml"
 
 
 class Config(BaseModel):
@@ -32,6 +34,19 @@ class Config(BaseModel):
     derived_values: bool = Field(True, description="emit values evidencekit derives (counts from percentages, "
                                                    "Wilson CIs, summed Ns), each marked with the derived-value "
                                                    "extension; false (or `build --no-derived`) emits none")
+
+
+def find_config(definitions: Path) -> Path | None:
+    """The settings file of a definitions directory: ``evidencekit.yaml`` in it, or in the nearest
+    directory above it (as SUSHI finds ``sushi-config.yaml``); None when there is none."""
+    start = definitions.resolve()
+    if not start.is_dir():
+        start = start.parent
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_config(path: Path | None) -> tuple[Config | None, list[Diagnostic]]:

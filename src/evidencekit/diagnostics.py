@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "EK008": "top level of a definition must be a mapping",
     "EK009": "file cannot be read",
     "EK010": "no definition files found",
+    "EK011": "definition file links outside the definitions directory",
     "EK101": "unknown field",
     "EK102": "missing required field",
     "EK103": "value has the wrong type or is not allowed",
@@ -73,6 +74,8 @@ CODES: dict[str, str] = {
     "EK233": "question outcome has no result",
     "EK301": "code is not in the terminology table",
     "EK302": "code is not verified against its authoritative source",
+    "EK303": "project concept or code system conflicts with the terminology library",
+    "EK304": "ICD-10-CM code or title differs from the CMS release",
     "EK401": "resource does not conform to the FHIR R5 model",
     "EK402": "reference does not resolve inside the output",
     "EK403": "resource violates a rule of a declared EBM profile",
@@ -139,14 +142,38 @@ def _sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
     return (d.file, d.line, d.column, d.code, d.message)
 
 
-def render(diagnostics: Iterable[Diagnostic], fmt: str) -> str:
-    """Render diagnostics as ``text``, ``json`` or ``sarif`` (sorted, stable)."""
+#: text output shows this many diagnostics of each code in full, then one summary line per code
+SHOWN_PER_CODE = 5
+
+
+def _summaries(items: list[Diagnostic], shown_per_code: int) -> tuple[list[Diagnostic], list[str]]:
+    """The diagnostics shown in full, and one line per code whose further diagnostics are counted."""
+    by_code: dict[tuple[str, Severity], list[Diagnostic]] = {}
+    for d in items:
+        by_code.setdefault((d.code, d.severity), []).append(d)
+    shown = {id(d) for group in by_code.values() for d in group[:shown_per_code]}
+    lines = []
+    for (code, severity), group in sorted(by_code.items()):
+        if len(group) <= shown_per_code:
+            continue
+        files = len({d.file for d in group})
+        distinct = len({d.message for d in group})
+        lines.append(f"{severity.value} {code} ×{len(group):,} in {files:,} file(s) — {distinct:,} distinct "
+                     f"message(s), {len(group) - shown_per_code:,} not shown ({CODES.get(code, code)}); "
+                     "--all or --format json lists all")
+    return [d for d in items if id(d) in shown], lines
+
+
+def render(diagnostics: Iterable[Diagnostic], fmt: str, *, shown_per_code: int | None = None) -> str:
+    """Render diagnostics as ``text``, ``json`` or ``sarif`` (sorted, stable). Text shows the first
+    ``shown_per_code`` of each code in full and summarises the rest (None: all in full)."""
     items = sorted(diagnostics, key=_sort_key)
     if fmt == "json":
         return json.dumps([d.to_dict() for d in items], indent=2, ensure_ascii=False)
     if fmt == "sarif":
         return json.dumps(_sarif(items), indent=2, ensure_ascii=False)
-    lines = [d.format_text() for d in items]
+    full, summaries = _summaries(items, shown_per_code) if shown_per_code is not None else (items, [])
+    lines = [d.format_text() for d in full] + summaries
     counts = {s: sum(1 for d in items if d.severity is s) for s in Severity}
     lines.append(
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "

@@ -18,10 +18,12 @@ from typing import Any
 from .checks import run_checks
 from .compile import CompileResult, compile_studies
 from .config import Config, load_config
+from .checks.project_terminology import project_terminology
 from .checks.questions import run_question_checks
 from .definitions.loader import LoadedQuestion, LoadedStudy, load_all
 from .diagnostics import Diagnostic, Severity, has_errors
 from .publish.writer import bundles, commit, discard, render_output, stage
+from .terminology import Terminology, using
 from .validate import OutputSet, finish_validation, start_validation, validate_output
 
 __all__ = ["BuildResult", "build", "check", "validate_directory"]
@@ -38,6 +40,7 @@ class BuildResult:
     compiled: CompileResult | None = None
     files: dict[str, bytes] | None = None
     written_to: Path | None = None
+    terminology: Terminology = field(default_factory=Terminology)
 
     @property
     def ok(self) -> bool:
@@ -64,9 +67,12 @@ def _bulk() -> Iterator[None]:
 def check(definitions: Path) -> BuildResult:
     """Load and run the consistency checks; nothing is compiled or written."""
     found, diagnostics = load_all(definitions)
-    diagnostics += run_checks(found.studies)
-    diagnostics += run_question_checks(found.questions, found.studies)
-    return BuildResult(diagnostics, found.studies, found.questions)
+    terms, problems = project_terminology(found.terminologies)
+    diagnostics += problems
+    with using(terms):
+        diagnostics += run_checks(found.studies)
+        diagnostics += run_question_checks(found.questions, found.studies)
+    return BuildResult(diagnostics, found.studies, found.questions, terminology=terms)
 
 
 def build(definitions: Path, output: Path | None, *, config: Config | None = None,
@@ -85,7 +91,8 @@ def _build(definitions: Path, output: Path | None, config: Config | None,
     result = check(definitions)
     if not result.ok:
         return result
-    compiled = compile_studies(result.studies, config, result.questions)
+    with using(result.terminology):
+        compiled = compile_studies(result.studies, config, result.questions)
     result.compiled = compiled
     collection, transaction = bundles(compiled.resources, config)
     where = {c.key: (c.file, c.line, c.column) for c in compiled.compiled}

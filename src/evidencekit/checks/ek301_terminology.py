@@ -5,7 +5,7 @@ from typing import Iterator
 from ..definitions.loader import LoadedQuestion, LoadedStudy
 from ..definitions.model import Recommendation
 from ..diagnostics import Diagnostic, Severity
-from ..terminology import concept
+from ..terminology import concept, terminology
 
 
 def _question_uses(loaded: LoadedQuestion) -> Iterator[tuple[str, tuple[object, ...]]]:
@@ -75,11 +75,12 @@ def _recommendation_uses(rec: Recommendation | None) -> Iterator[tuple[str, tupl
 def ek301_unknown_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:
     """Code is not in the terminology table.
 
-    Every code evidencekit emits comes from its terminology table
-    (`evidencekit.terminology`), each entry citing its source. A key that is
-    not there would be an invented code.
+    Every code evidencekit emits comes from its terminology: the built-in
+    library (`evidencekit.terminology`) and the project's `kind: terminology`
+    files, each entry citing its source. A key that is in neither would be an
+    invented code.
 
-    Reference: evidencekit design, "No invented codes"; shared/reference/fhir-modeling.md §2, §4.
+    Reference: evidencekit design, "No invented codes"; README "Terminology".
 
     **Bad**::
 
@@ -91,23 +92,26 @@ def ek301_unknown_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnos
     """
     import difflib
 
-    from ..terminology import CONCEPTS
-
+    known = terminology().concepts
     for key, path in concept_uses(loaded):
         if concept(key) is None:
-            close = difflib.get_close_matches(key, sorted(CONCEPTS), n=1, cutoff=0.7)
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)
+            prefix, _, code = key.partition(":")
+            declare = (f"declare it in a `kind: terminology` file among the definitions ({{system: {prefix}, "
+                       f"code: {code or '...'}, display: ..., status: ..., source: ...}}); see README \"Terminology\"")
             yield loaded.diag("EK301", Severity.ERROR, f"code '{key}' is not in the terminology table",
-                              *path, hint=f"did you mean '{close[0]}'?" if close else
-                              "add it to evidencekit/terminology with its source, or use a text description")
+                              *path, hint=f"did you mean '{close[0]}'? If not, {declare}" if close else declare)
 
 
 def ek302_unverified_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diagnostic]:
     """Code is not verified against its authoritative source.
 
     Concepts marked `corroborated` or `unverified` in the terminology table may
-    be used, but every use is reported so it is checked before release.
+    be used, but every use is reported so it is checked before release. A
+    concept the project has reviewed (`reviewed:` in its terminology file) is
+    not reported again.
 
-    Reference: shared/reference/fhir-modeling.md §4 (terminology table status column).
+    Reference: README "Terminology" (status of each concept and its source).
 
     **Bad**::
 
@@ -117,9 +121,11 @@ def ek302_unverified_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diag
 
         concepts: [ncit:C2701]       # VERIFIED
     """
+    reviewed = terminology().reviewed
     for key, path in concept_uses(loaded):
         found = concept(key)
-        if found is not None and found.status in ("corroborated", "unverified"):
+        if found is not None and found.status in ("corroborated", "unverified") and key not in reviewed:
             yield loaded.diag("EK302", Severity.WARNING,
                               f"code '{key}' ({found.display}) is {found.status}, not verified: {found.source}",
-                              *path, hint="verify it against the code system's authoritative release")
+                              *path, hint="verify it against the code system's release; once checked, list it under `reviewed:` in a "
+                                   "terminology file")

@@ -15,7 +15,9 @@ def compile_citation(ctx: CompileContext) -> Json:
     where = cit.issue_date[:4] + (f";{cit.volume}" if cit.volume else "") + (f"({cit.issue})" if cit.issue else "") \
         + (f":{cit.pages}" if cit.pages else "")
     vancouver = (f"{', '.join(authors)}. {cit.title}. {cit.journal.abbreviation}. {where}."
-                 + (f" doi:{cit.doi}." if cit.doi else "") + f" PMID: {cit.pmid}.")
+                 + (f" doi:{cit.doi}." if cit.doi else "") + (f" PMID: {cit.pmid}." if cit.pmid else ""))
+    identifiers = ([{"system": "https://pubmed.ncbi.nlm.nih.gov", "value": cit.pmid}] if cit.pmid else []) \
+        + ([{"system": "https://doi.org", "value": cit.doi}] if cit.doi else [])
     contained = [
         {"resourceType": "Practitioner", "id": f"author{i}",
          "name": [{"text": f"{a.family} {a.initials}", "family": a.family}]}
@@ -68,7 +70,7 @@ def compile_citation(ctx: CompileContext) -> Json:
         "id": rid,
         "meta": {"profile": [EBM + "journal-article-citation"]},
         "text": div(f"Citation: {vancouver}",
-                    ("Identifiers", [f"PMID {cit.pmid}"] + ([f"DOI {cit.doi}"] if cit.doi else [])
+                    ("Identifiers", ([f"PMID {cit.pmid}"] if cit.pmid else []) + ([f"DOI {cit.doi}"] if cit.doi else [])
                      + [f"{r.registry} {r.value}" for r in study.design.registrations]),
                     ("Journal", [f"{cit.journal.title} ({cit.journal.abbreviation})" if cit.journal.title
                                  else cit.journal.abbreviation] +
@@ -85,8 +87,7 @@ def compile_citation(ctx: CompileContext) -> Json:
                                            "code": "vancouver"}]},
                      "text": vancouver}],
         "citedArtifact": {
-            "identifier": [{"system": "https://pubmed.ncbi.nlm.nih.gov", "value": cit.pmid}]
-            + ([{"system": "https://doi.org", "value": cit.doi}] if cit.doi else []),
+            "identifier": identifiers,
             "currentState": [{"coding": [{"system": "http://hl7.org/fhir/cited-artifact-status-type",
                                           "code": "published-final-form"}]}],
             "statusDate": status_dates,
@@ -96,11 +97,11 @@ def compile_citation(ctx: CompileContext) -> Json:
                                                 "display": "English"}]},
                        "text": cit.title}],
             "publicationForm": [publication_form],
-            "webLocation": [
+            "webLocation": ([
                 {"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
                                              "code": "abstract", "display": "Abstract"}]}],
                  "url": f"https://pubmed.ncbi.nlm.nih.gov/{cit.pmid}/"},
-            ] + ([{"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
+            ] if cit.pmid else []) + ([{"classifier": [{"coding": [{"system": "http://hl7.org/fhir/artifact-url-classifier",
                                                "code": "doi-based", "display": "DOI Based"}]}],
                    "url": f"https://doi.org/{cit.doi}"}] if cit.doi else []),
             "classification": [
@@ -124,19 +125,22 @@ def compile_citation(ctx: CompileContext) -> Json:
             },
         },
     }
+    for name in ("identifier", "webLocation"):  # a publication with no PMID and no DOI has neither
+        if not resource["citedArtifact"][name]:
+            del resource["citedArtifact"][name]
     registrations = [{"type": {"text": f"{r.registry} registration"}, "value": r.value,
                       **({"system": r.system} if r.system else {}), "assigner": {"display": r.registry}}
                      for r in study.design.registrations]
     if registrations:
         cited = resource["citedArtifact"]
-        resource["citedArtifact"] = {"identifier": cited.pop("identifier"), "relatedIdentifier": registrations,
-                                     **cited}
+        resource["citedArtifact"] = {**({"identifier": cited.pop("identifier")} if "identifier" in cited else {}),
+                                     "relatedIdentifier": registrations, **cited}
     compiled = ctx.add(resource, "citation")
     for i, reg in enumerate(study.design.registrations):
         ctx.element(compiled, f"Citation.citedArtifact.relatedIdentifier[{i}].value",
                     ("design", "registrations", i, "value"), reg.value, reg.provenance)
     for field, fhir_path in (("pmid", "Citation.citedArtifact.identifier[0].value"),
-                             ("doi", "Citation.citedArtifact.identifier[1].value"),
+                             ("doi", f"Citation.citedArtifact.identifier[{1 if cit.pmid else 0}].value"),
                              ("volume", "Citation.citedArtifact.publicationForm[0].volume"),
                              ("issue", "Citation.citedArtifact.publicationForm[0].issue"),
                              ("pages", "Citation.citedArtifact.publicationForm[0].pageString"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -17,9 +17,14 @@ from pydantic import BaseModel, ValidationError
 from ..diagnostics import Diagnostic, Severity
 from .model import Study
 from .question import Question
+from .terminology import TerminologyDefinition
 from .yaml_source import Located, read_yaml
 
-__all__ = ["Definitions", "LoadedQuestion", "LoadedStudy", "load_all", "load_definitions", "load_file"]
+__all__ = ["Definitions", "LoadedQuestion", "LoadedStudy", "LoadedTerminology", "load_all", "load_definitions",
+           "load_file", "SETTINGS_FILE"]
+
+#: the settings file's name; found in the definitions directory or above it, never read as a definition
+SETTINGS_FILE = "evidencekit.yaml"
 
 
 class _Positions:
@@ -57,6 +62,15 @@ class LoadedQuestion(_Positions):
 
 
 @dataclass(frozen=True)
+class LoadedTerminology(_Positions):
+    """A validated terminology file and where each of its values was written."""
+
+    terminology: TerminologyDefinition
+    source: Located
+    path: Path
+
+
+@dataclass(frozen=True)
 class LoadedStudy(_Positions):
     """A validated study and where each of its values was written."""
 
@@ -72,10 +86,20 @@ class LoadedStudy(_Positions):
 
 
 def definition_files(root: Path) -> list[Path]:
-    """The ``*.yaml``/``*.yml`` files of a directory (sorted), or the file itself."""
+    """The ``*.yaml``/``*.yml`` files of a directory (sorted, the settings file left out), or the file itself."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.name != SETTINGS_FILE
+                  and (p.is_file() or p.is_symlink()))
+
+
+def _outside(path: Path, root: Path) -> bool:
+    """A symlink (or a file under one) that leads outside the definitions directory."""
+    try:
+        path.resolve(strict=False).relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return True
+    return False
 
 
 def display_name(path: Path, root: Path) -> str:
@@ -85,13 +109,18 @@ def display_name(path: Path, root: Path) -> str:
     return (Path(root.resolve().name) / path.relative_to(root)).as_posix()
 
 
-def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | None, list[Diagnostic]]:
-    """A study definition, or a question definition when the file says `kind: question`."""
+_KINDS: dict[str, type[BaseModel]] = {"question": Question, "terminology": TerminologyDefinition}
+
+
+def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | LoadedTerminology | None,
+                                                 list[Diagnostic]]:
+    """A study definition, or a question or terminology file when the file says `kind: question` or
+    `kind: terminology`."""
     located, diagnostics = read_yaml(path, display)
     if located is None:
         return None, diagnostics
-    root: type[BaseModel] = Question if isinstance(located.data, dict) and \
-        located.data.get("kind") == "question" else Study
+    kind = located.data.get("kind") if isinstance(located.data, dict) else None
+    root: type[BaseModel] = _KINDS.get(kind, Study) if isinstance(kind, str) else Study
     try:
         model = root.model_validate(located.data)
     except ValidationError as exc:
@@ -102,6 +131,8 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | 
                       for suggestion in [_did_you_mean(tuple(e["loc"]), root)] if suggestion}
         return None, [_diagnostic(err, located, root) for err in errors
                       if not (err["type"] == "missing" and tuple(err["loc"]) in misspelled)]
+    if isinstance(model, TerminologyDefinition):
+        return LoadedTerminology(model, located, path), []
     if isinstance(model, Question):
         question = LoadedQuestion(model, located, path)
         return question, _check_question_ids(question)
@@ -111,10 +142,11 @@ def load_file(path: Path, display: str) -> tuple[LoadedStudy | LoadedQuestion | 
 
 @dataclass
 class Definitions:
-    """Everything below a definitions directory: studies and questions."""
+    """Everything below a definitions directory: studies, questions and terminology files."""
 
     studies: list[LoadedStudy]
     questions: list[LoadedQuestion]
+    terminologies: list[LoadedTerminology] = field(default_factory=list)
 
 
 def load_definitions(root: Path) -> tuple[list[LoadedStudy], list[Diagnostic]]:
@@ -137,9 +169,18 @@ def load_all(root: Path) -> tuple[Definitions, list[Diagnostic]]:
     for path in files:
         if path.name.endswith(".schema.json"):
             continue
+        if root.is_dir() and _outside(path, root):
+            diagnostics.append(Diagnostic(display_name(path, root), 0, 0, "EK011", Severity.ERROR,
+                                          "this definition file is a link to a file outside the definitions "
+                                          "directory; it was not read",
+                                          hint="copy the file into the definitions directory, or link within it"))
+            continue
         loaded, problems = load_file(path, display_name(path, root))
         diagnostics.extend(problems)
         if loaded is None:
+            continue
+        if isinstance(loaded, LoadedTerminology):
+            found.terminologies.append(loaded)
             continue
         ident = loaded.study.id if isinstance(loaded, LoadedStudy) else loaded.question.id
         other = first_seen.get(ident)

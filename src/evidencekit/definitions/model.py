@@ -142,7 +142,8 @@ class Citation(Model):
     epub_date: DateText | None = None
     issue_date: DateText
     doi: Annotated[str, AfterValidator(_valid_doi)] | None = None
-    pmid: Annotated[str, Field(pattern=r"^[1-9]\d{0,9}$")]
+    pmid: Annotated[str, Field(pattern=r"^[1-9]\d{0,9}$")] | None = Field(
+        None, description="PubMed id, when the publication has one (most journal articles do)")
     language: Literal["en"] = "en"
     provenance: list[Provenance] = Field(min_length=1)
 

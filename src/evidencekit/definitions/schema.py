@@ -8,8 +8,9 @@ from pydantic import BaseModel
 
 from .model import Study
 from .question import Question
+from .terminology import TerminologyDefinition
 
-__all__ = ["question_schema", "question_schema_json", "study_schema", "study_schema_json"]
+__all__ = ["question_schema", "question_schema_json", "schema_json", "study_schema", "study_schema_json"]
 
 SCHEMA_ID = "https://evidencekit.invalid/schema/study.schema.json"
 QUESTION_SCHEMA_ID = "https://evidencekit.invalid/schema/question.schema.json"
@@ -25,7 +26,7 @@ def question_schema() -> dict[str, object]:
 
 
 def question_schema_json() -> str:
-    return json.dumps(question_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return schema_json("question")
 
 
 def study_schema() -> dict[str, object]:
@@ -33,4 +34,13 @@ def study_schema() -> dict[str, object]:
 
 
 def study_schema_json() -> str:
-    return json.dumps(study_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return schema_json("study")
+
+
+_MODELS: dict[str, type[BaseModel]] = {"study": Study, "question": Question, "terminology": TerminologyDefinition}
+
+
+def schema_json(kind: str) -> str:
+    """The JSON Schema of one definition file kind (study, question or terminology), as text."""
+    schema = _schema(_MODELS[kind], f"https://evidencekit.invalid/schema/{kind}.schema.json")
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

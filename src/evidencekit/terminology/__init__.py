@@ -7,19 +7,25 @@ here is an error (EK301: no invented codes); a concept whose status is
 Status: ``hl7`` — in an HL7 code system of ``hl7.fhir.r5.core`` 5.0.0 (code and display
 checked against the package; ``tests/test_terminology.py`` re-checks the codes);
 ``ig-example`` — used verbatim in the EBM IG R5 examples (SEVCO example code system,
-not published as a package); ``verified`` / ``corroborated`` / ``unverified`` — as the
-project reference's terminology table marks them.
-Sources cite ``shared/reference/fhir-modeling.md`` ("REF §n"), ``shared/reference/cds-hooks.md``
-("CDS REF §n") and the EBM IG
-R5 examples ("IG-R5 example <file>").
+not published as a package); ``verified`` — checked against the code system's release
+(ICD-10-CM against the CMS tabular shipped in ``simple-icd-10-cm``, re-checked by the tests);
+``corroborated`` / ``unverified`` — seen only in secondary sources, or not checked.
+Every source is something a reader can follow: a release, a package and file, or a URL.
+
+A project adds its own concepts, code systems and reviews in a ``kind: terminology`` file
+among its definitions (:class:`Terminology`); :func:`using` makes them visible to
+:func:`concept` while one build checks and compiles.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Iterator, Literal
 
-__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "codeable", "concept", "duration_unit"]
+__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "Terminology", "codeable",
+           "concept", "duration_unit", "icd10cm_title", "terminology", "using"]
 
 Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
@@ -50,37 +56,41 @@ SYSTEMS = {
     "certainty-rating": "http://hl7.org/fhir/certainty-rating",
 }
 
-_IG_ROB = "IG-R5 example StructureDefinition-risk-of-bias-assessment-of-critically-appr-example.json; REF §2"
-_RXNORM = "CDS REF §7.2: ingredient RxCUI cross-checked only against public code files, not RxNav"
-_R5 = "hl7.fhir.r5.core 5.0.0 CodeSystem-{}.json; REF §2"
+_IG_ROB = ("EBM IG R5 example StructureDefinition-risk-of-bias-assessment-of-critically-appr-example.json "
+           "(HL7 EBM IG, R5 FSH input/examples)")
+_RXNORM = ("ingredient RxCUI seen in public code files, not checked on RxNav: "
+           "https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm={}")
+_R5 = "hl7.fhir.r5.core 5.0.0 package, CodeSystem-{}.json"
+#: the CMS release the ICD-10-CM rows are checked against (tests/test_terminology.py; `check` for project codes)
+ICD10CM_RELEASE = ("CMS ICD-10-CM tabular, April 1, 2026 (icd10c-tabular-April-1-2026.xml, as shipped in the "
+                   "PyPI package simple-icd-10-cm 1.5.0)")
 
 _ROWS: list[tuple[str, str, str, Status, str]] = [
     # prefix, code, display, status, source
     ("sct", "396230008", "Dermatomyositis", "corroborated",
-     "REF §4: several public code files map 396230008 to Dermatomyositis; not checked against a SNOMED CT release"),
-    ("mesh", "D003882", "Dermatomyositis", "verified", "REF §4: NLM MeSH D003882"),
-    ("mesh", "D016756", "Immunoglobulins, Intravenous", "unverified", "REF §4: no source found"),
+     "several public ICD-10 M33 to SNOMED CT code maps give 396230008 Dermatomyositis; not checked in a SNOMED CT "
+     "release: https://browser.ihtsdotools.org/?perspective=full&conceptId1=396230008"),
+    ("mesh", "D003882", "Dermatomyositis", "verified", "NLM MeSH D003882: https://meshb.nlm.nih.gov/record/ui?ui=D003882"),
+    ("mesh", "D016756", "Immunoglobulins, Intravenous", "unverified",
+     "not found in a source the project checked: https://meshb.nlm.nih.gov/record/ui?ui=D016756"),
     ("ncit", "C2701", "Therapeutic Immune Globulin", "verified",
-     "REF §4: ncit.nci.nih.gov ConceptReport C2701; system URI from THO CodeSystem v3-nciThesaurus"),
+     "NCI Thesaurus C2701: https://ncit.nci.nih.gov/ncitbrowser/ConceptReport.jsp?dictionary=NCI_Thesaurus"
+     "&code=C2701; system URI from THO CodeSystem v3-nciThesaurus"),
     ("atc", "J06BA02", "Immunoglobulins, normal human, for intravascular adm.", "corroborated",
-     "REF §4: several public drug tables; not checked against WHOCC"),
-    # REF §4 saw these on diseasedb.com pages, not in an ICD-10-CM release: corroborated.
-    # M33.11 and M33.19 are UNVERIFIED there and have no title in the reference: left out.
-    ("icd10cm", "M33.1", "Other dermatomyositis", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
-    ("icd10cm", "M33.10", "Other dermatomyositis, organ involvement unspecified", "corroborated",
-     "REF §4: diseasedb.com/icd10 pages"),
-    ("icd10cm", "M33.12", "Other dermatomyositis with myopathy", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
-    ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "corroborated",
-     "REF §4: seen indirectly (mirahealth.care M33.03 page)"),
-    ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "corroborated", "REF §4: diseasedb.com/icd10 pages"),
-    # CDS REF §7.2 names M33.0x as juvenile DM (excluded) but gives no title for M33.0.
-    ("icd10cm", "M33.0", "Juvenile dermatomyositis", "unverified",
-     "CDS REF §7.2: 'Exclude juvenile M33.0x'; the code title is not in the reference"),
-    # CDS REF §7.2: "RxCUIs were cross-checked only against public code files; verify them with RxNav."
-    ("rxnorm", "6851", "methotrexate", "corroborated", _RXNORM),
-    ("rxnorm", "68149", "mycophenolate mofetil", "corroborated", _RXNORM),
-    ("rxnorm", "5521", "hydroxychloroquine", "corroborated", _RXNORM),
-    ("rxnorm", "1256", "azathioprine", "corroborated", _RXNORM),
+     "several national drug tables (German, Spanish, French); not checked in the WHOCC index: "
+     "https://atcddd.fhi.no/atc_ddd_index/?code=J06BA02"),
+    ("icd10cm", "M33.0", "Juvenile dermatomyositis", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.1", "Other dermatomyositis", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.10", "Other dermatomyositis, organ involvement unspecified", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.11", "Other dermatomyositis with respiratory involvement", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.12", "Other dermatomyositis with myopathy", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.13", "Other dermatomyositis without myopathy", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.19", "Other dermatomyositis with other organ involvement", "verified", ICD10CM_RELEASE),
+    ("icd10cm", "M33.9", "Dermatopolymyositis, unspecified", "verified", ICD10CM_RELEASE),
+    ("rxnorm", "6851", "methotrexate", "corroborated", _RXNORM.format("6851")),
+    ("rxnorm", "68149", "mycophenolate mofetil", "corroborated", _RXNORM.format("68149")),
+    ("rxnorm", "5521", "hydroxychloroquine", "corroborated", _RXNORM.format("5521")),
+    ("rxnorm", "1256", "azathioprine", "corroborated", _RXNORM.format("1256")),
     ("study-design", "SEVCO:01002", "Observational research", "hl7", _R5.format("study-design")),
     ("study-design", "SEVCO:01016", "Uncontrolled cohort design", "hl7", _R5.format("study-design")),
     ("study-design", "SEVCO:01039", "Real world data collection from healthcare records", "hl7",
@@ -162,9 +172,48 @@ def duration_unit(unit: str) -> str:
     return DURATION_UNITS[unit]
 
 
+@dataclass
+class Terminology:
+    """The built-in concepts plus a project's own (from its ``kind: terminology`` files)."""
+
+    concepts: dict[str, Concept] = field(default_factory=lambda: dict(CONCEPTS))
+    systems: dict[str, str] = field(default_factory=lambda: dict(SYSTEMS))
+    #: keys the project has reviewed: `check` no longer reports their uses
+    reviewed: set[str] = field(default_factory=set)
+
+    def get(self, key: str) -> Concept | None:
+        return self.concepts.get(key)
+
+
+_BUILT_IN = Terminology()
+_active: ContextVar[Terminology] = ContextVar("evidencekit_terminology", default=_BUILT_IN)
+
+
+def terminology() -> Terminology:
+    """The terminology of the build in progress (the built-in library outside one)."""
+    return _active.get()
+
+
+@contextlib.contextmanager
+def using(active: Terminology) -> Iterator[Terminology]:
+    """Make a project's terminology the one :func:`concept` reads, for the duration of a build."""
+    token = _active.set(active)
+    try:
+        yield active
+    finally:
+        _active.reset(token)
+
+
 def concept(key: str) -> Concept | None:
     """The concept for a key such as ``sct:396230008``, or None if unknown."""
-    return CONCEPTS.get(key)
+    return _active.get().get(key)
+
+
+def icd10cm_title(code: str) -> str | None:
+    """The title of an ICD-10-CM code in the CMS release (``ICD10CM_RELEASE``), or None if it has none."""
+    import simple_icd_10_cm as cms
+
+    return cms.get_description(code) if cms.is_valid_item(code) else None
 
 
 def codeable(key: str) -> dict[str, object]:
