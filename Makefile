@@ -32,6 +32,7 @@ test: $(STAMP) test-tools
 bench: $(STAMP)
 	$(PY) benchmarks/cds_bench.py --output benchmarks/cds-results.json
 	$(PY) benchmarks/panel_bench.py --output benchmarks/panel-results.json
+	$(PY) benchmarks/watch_bench.py --output benchmarks/watch-results.json
 	$(PY) benchmarks/run.py --output benchmarks/results.md
 
 ## Validate output/r5 with the official validator (Java 17, Maven, npm); writes output/r5/conformance.json.

@@ -271,6 +271,7 @@ def main() -> None:
         *_push_lines(),
         *_cds_lines(),
         *_panel_lines(),
+        *_watch_lines(),
     ]
     args.output.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.output}")
@@ -345,6 +346,25 @@ def _push_lines() -> list[str]:
         "(`OutOfMemoryError`). Concurrency 2 is the default because the server has 2 cores; more only queues.",
         ""]
     return lines
+
+
+def _watch_lines() -> list[str]:
+    """`build --watch` and the progress display (`benchmarks/watch_bench.py`) from its results file."""
+    path = ROOT / "benchmarks" / "watch-results.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    return ["## Authoring: `build --watch` and progress (`benchmarks/watch_bench.py`)", "",
+            f"{r['studies']:,} studies ({r['resources']:,} resources), written {r['written']}. Full build "
+            f"{r['full_build_seconds']:.1f} s; one changed file rebuilt, validated and its resources written "
+            f"(`Workspace.update`, {len(r['update_lone_seconds'])} runs): median **{r['update_lone_median']:.3f} s** "
+            f"for a study no question cites, **{r['update_cited_median']:.3f} s** for one a question cites (the "
+            f"question is rebuilt too); goal at most 0.5 s. The whole-corpus files (bundles, NDJSON, package, "
+            f"source map) once the definitions are quiet: {r['refresh_seconds']:.1f} s.", "",
+            f"Progress display, three builds of the corpus in one run: quiet {r['build_quiet_seconds']:.1f} s, "
+            f"phases recorded {r['build_phases_seconds']:.1f} s (×{r['phases_ratio']:.3f}), rich display drawn "
+            f"{r['build_progress_seconds']:.1f} s (×{r['progress_ratio']:.3f}). `--quiet`, and output that is not "
+            "a terminal, use no reporter at all.", ""]
 
 
 def _panel_lines() -> list[str]:

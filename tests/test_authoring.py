@@ -181,3 +181,34 @@ def test_finding_5_symlinks_leading_outside_are_refused(project: Path, tmp_path:
     assert "secret_key_name" not in out and "another_private_key" not in out and str(secret) not in out
     # a link inside the directory is read like any file (here: the same study twice, EK105)
     assert "EK105" in out
+
+
+def test_progress_phases_and_table(project: Path) -> None:
+    """Finding 4 (silence, then a flood): build reports its phases; the display and table appear on
+    request or on a terminal (CliRunner is not one), never with --quiet."""
+    from evidencekit.config import Config
+    from evidencekit.pipeline import build
+    from evidencekit.progress import Phases
+
+    phases = Phases()
+    assert build(project / "definitions", project / "output", config=Config(), progress=phases).ok
+    assert [(r.name, r.done, r.total) for r in phases.records][:3] == [
+        ("load", 2, 2), ("check", 1, 1), ("compile", 1, 1)]
+    assert [r.name for r in phases.records] == ["load", "check", "compile", "validate", "write"]
+    assert phases.records[3].done == 10 and phases.records[4].done > 10
+    code, out, err = _run("build", "definitions", "-o", "output", cwd=project)
+    assert code == 0 and "phase" not in err and "seconds" not in err  # not a terminal: nothing
+    code, out, err = _run("build", "definitions", "-o", "output", "--progress", cwd=project)
+    assert code == 0 and all(name in err for name in ("load", "check", "compile", "validate", "write", "total"))
+    code, out, err = _run("build", "definitions", "-o", "output", "--progress", "--quiet", cwd=project)
+    assert code == 0 and "validate" not in err
+
+
+def test_push_reports_its_phases(fhir_server: str, project: Path) -> None:
+    """push --progress --dry-run against the real HAPI server: load, validate, read the server, diff."""
+    assert _run("build", "definitions", "-o", "output", cwd=project)[0] == 0
+    code, out, err = _run("push", "output", "--server", fhir_server, "--dry-run", "--progress", cwd=project)
+    assert code == 0, out + err
+    for name in ("load", "validate", "read the server", "diff", "push phases"):
+        assert name in err, (name, err)
+    assert "would create" in out

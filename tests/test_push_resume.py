@@ -3,16 +3,19 @@ nothing is missing and nothing is duplicated (push resumes by diffing against th
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Iterator
 
 import httpx
 
 from conftest import ROOT, require
 from evidencekit.config import Config
 from evidencekit.pipeline import build
+from evidencekit.progress import Reporter
 from evidencekit.publish.push import PushOptions, ServerUnreachable, push
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -37,16 +40,21 @@ def test_interrupted_push_resumes_without_loss_or_duplicates(tmp_path: Path) -> 
         killed = threading.Event()
         failure: list[BaseException] = []
 
-        def on_progress(n: int) -> None:
-            written.append(n)
-            if sum(written) >= 150 and not killed.is_set():
-                killed.set()
-                server.stop(kill=True)  # SIGKILL mid-push: no graceful shutdown
+        class KillMidSend(Reporter):
+            @contextlib.contextmanager
+            def phase(self, name: str, total: int | None = None, unit: str = "") -> Iterator[Any]:
+                def advance(n: int = 1) -> None:
+                    written.append(n)
+                    if sum(written) >= 150 and not killed.is_set():
+                        killed.set()
+                        server.stop(kill=True)  # SIGKILL mid-push: no graceful shutdown
+
+                yield advance if name == "send" else (lambda n=1: None)
 
         def run() -> None:
             try:
                 push(resources, PushOptions(server=server.base, chunk_size=20, concurrency=1, retries=1,
-                                            backoff=0.1), progress=on_progress)
+                                            backoff=0.1), progress=KillMidSend())
             except ServerUnreachable as exc:
                 failure.append(exc)
 

@@ -6,12 +6,13 @@ Exit codes: 0 success (warnings allowed), 1 errors in the input or output,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -70,6 +71,35 @@ _show_all_option = click.option("--all", "show_all", is_flag=True,
                                      "each code, then one count line per code).")
 
 
+def _progress_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--progress", "progress", is_flag=True,
+                           help="Show progress and the phase table even when stderr is not a terminal.")(command)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress display and no phase table.")(command)
+
+
+@contextlib.contextmanager
+def _reporter(quiet: bool, forced: bool) -> Iterator[Any]:
+    """Live progress on stderr when it is a terminal (or ``--progress``); nothing with ``--quiet``."""
+    from .progress import QUIET, rich_reporter
+
+    if quiet or not (forced or sys.stderr.isatty()):
+        yield QUIET
+        return
+    from rich.console import Console
+
+    with rich_reporter(Console(stderr=True, force_terminal=forced or None)) as reporter:
+        yield reporter
+
+
+def _print_phases(reporter: Any, title: str) -> None:
+    from rich.console import Console
+
+    from .progress import Phases
+
+    if isinstance(reporter, Phases) and reporter.records:
+        Console(stderr=True, width=100).print(reporter.table(title))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidencekit")
 def main() -> None:
@@ -104,9 +134,12 @@ def check_command(definitions: Path, fmt: str, show_info: bool, show_all: bool) 
                    "sources report.")
 @_show_info_option
 @_show_all_option
+@_progress_options
+@click.option("--watch", is_flag=True, help="Build, then rebuild on every change to DEFINITIONS (only what a "
+                                            "change touches) until interrupted.")
 @_guard
 def build_command(definitions: Path, output: Path, config_path: Path | None, fmt: str, no_derived: bool,
-                  show_info: bool, show_all: bool) -> int:
+                  show_info: bool, show_all: bool, quiet: bool, progress: bool, watch: bool) -> int:
     """Check, compile and validate DEFINITIONS, then write OUTPUT/r5 atomically."""
     from .config import find_config, load_config
     from .pipeline import build
@@ -119,7 +152,11 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
         return _emit(problems, fmt, "nothing written: the settings file is invalid", show_info=show_info)
     if no_derived:
         config = config.model_copy(update={"derived_values": False})
-    result = build(definitions, output, config=config)
+    if watch:
+        return _watch(definitions, output, config, config_path, fmt, show_info, show_all)
+    with _reporter(quiet, progress) as reporter:
+        result = build(definitions, output, config=config, progress=reporter)
+    _print_phases(reporter, "build")
     summary = ""
     if result.written_to is not None and result.compiled is not None:
         counts = Counter(r["resourceType"] for r in result.compiled.resources)
@@ -133,6 +170,42 @@ def build_command(definitions: Path, output: Path, config_path: Path | None, fmt
                 f"\nwarning: no evidencekit.yaml in {definitions} or above it: used the default settings "
                 f"(canonical base {config.canonical_base}); `evidencekit init` writes one")
     return _emit(result.diagnostics, fmt, summary.lstrip("\n"), show_info=show_info, show_all=show_all)
+
+
+def _watch(definitions: Path, output: Path, config: Any, config_path: Path | None, fmt: str, show_info: bool,
+           show_all: bool) -> int:
+    """The watch loop: a full build, then an incremental one per batch of changes; the whole-corpus
+    files are rewritten once the definitions have been quiet for a while (and on Ctrl-C)."""
+    from watchfiles import watch
+
+    from .watch import QUIET_SECONDS, Workspace
+
+    workspace = Workspace(definitions, output, config)
+    first = workspace.full_build()
+    _emit(first.diagnostics, fmt, f"built {first.written} resources in {first.seconds:.2f} s; watching "
+          f"{definitions} (Ctrl-C stops)" if first.ok else "nothing written: fix the errors above; watching",
+          show_info=show_info, show_all=show_all)
+    paths = [definitions] + ([config_path] if config_path is not None else [])
+    try:
+        for changes in watch(*paths, rust_timeout=int(QUIET_SECONDS * 1000), yield_on_timeout=True,
+                             debounce=50, raise_interrupt=True):
+            if not changes:
+                if workspace.stale:
+                    done = workspace.refresh()
+                    click.echo(f"output complete: bundles, NDJSON, package and source map rewritten "
+                               f"({done.seconds:.2f} s)")
+                continue
+            update = workspace.update({Path(p) for _, p in changes})
+            what = "everything" if update.full else (", ".join(update.rebuilt[:5]) or "nothing") + \
+                (f" and {len(update.rebuilt) - 5} more" if len(update.rebuilt) > 5 else "")
+            summary = (f"rebuilt {what}: {update.written} resource file(s) written, {update.removed} removed, "
+                       f"{update.seconds:.2f} s" if update.ok else "nothing written: fix the errors above")
+            _emit(update.diagnostics, fmt, summary, show_info=show_info, show_all=show_all)
+    except KeyboardInterrupt:
+        if workspace.stale:
+            workspace.refresh()
+        click.echo("stopped; the output is complete", err=True)
+    return EXIT_OK
 
 
 @main.command("validate")
@@ -188,11 +261,13 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Progress file: an interrupted push rerun with it continues where it stopped.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_progress_options
 @_guard
 def push_command(output: Path, server: str, chunk_size: int, concurrency: int, dry_run: bool, conditional: bool,
                  bearer_token_env: str | None, smart_client_id: str | None, smart_key: Path | None,
                  smart_token_url: str | None, smart_scope: str, smart_kid: str | None, timeout: float,
-                 retries: int, ca_bundle: Path | None, state_file: Path | None, fmt: str) -> int:
+                 retries: int, ca_bundle: Path | None, state_file: Path | None, fmt: str, quiet: bool,
+                 progress: bool) -> int:
     """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently."""
     from .publish.push import PushError, PushOptions, ServerUnreachable, load_resources, push
     from .validate import LAYERS, OutputSet, validate_output
@@ -217,45 +292,41 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
             smart.algorithm()
         except SmartError as exc:
             raise click.BadParameter(str(exc), param_hint="--smart-key") from None
-    try:
-        resources = load_resources(output)
-    except PushError as exc:
-        click.echo(f"push: {exc}; nothing was sent", err=True)
-        return EXIT_ERRORS
-    # the R5-table layers give the official validator's verdict (docs/conformance.md) at half the cost
-    problems = [d for d in validate_output(OutputSet(resources), [n for n in LAYERS if n != "models"])
-                if d.severity is Severity.ERROR]
-    if problems:
-        click.echo(render(problems, "text"), err=True)
-        click.echo("push: the output is not valid; nothing was sent", err=True)
-        return EXIT_ERRORS
     options = PushOptions(server=server, chunk_size=chunk_size, concurrency=concurrency, dry_run=dry_run,
                           conditional=conditional, timeout=timeout, retries=retries, bearer_token=token,
                           smart=smart, verify=str(ca_bundle) if ca_bundle else True, state=state_file)
-    try:
-        result = _push_with_progress(push, resources, options, fmt)
-    except ServerUnreachable as exc:
-        click.echo(f"push: server unreachable: {exc}", err=True)
-        return EXIT_UNREACHABLE
-    except PushError as exc:
-        click.echo(f"push: {exc}", err=True)
-        return EXIT_REJECTED
+    with _reporter(quiet or fmt != "text", progress) as reporter:
+        try:
+            with reporter.phase("load", None, "resources") as advance:
+                resources = load_resources(output)
+                advance(len(resources))
+        except PushError as exc:
+            click.echo(f"push: {exc}; nothing was sent", err=True)
+            return EXIT_ERRORS
+        # the R5-table layers give the official validator's verdict (docs/conformance.md) at half the cost
+        with reporter.phase("validate", len(resources), "resources") as advance:
+            problems = [d for d in validate_output(OutputSet(resources), [n for n in LAYERS if n != "models"])
+                        if d.severity is Severity.ERROR]
+            advance(len(resources))
+        if problems:
+            click.echo(render(problems, "text", shown_per_code=SHOWN_PER_CODE), err=True)
+            click.echo("push: the output is not valid; nothing was sent", err=True)
+            return EXIT_ERRORS
+        try:
+            result = push(resources, options, progress=reporter)
+        except ServerUnreachable as exc:
+            click.echo(f"push: server unreachable: {exc}", err=True)
+            return EXIT_UNREACHABLE
+        except PushError as exc:
+            click.echo(f"push: {exc}", err=True)
+            return EXIT_REJECTED
+    _print_phases(reporter, "push phases")
     summary = result.summary()
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2))
     else:
         _print_push_summary(result, summary)
     return EXIT_REJECTED if result.failed else EXIT_OK
-
-
-def _push_with_progress(push: Callable[..., Any], resources: list[Any], options: Any, fmt: str) -> Any:
-    if fmt != "text" or not sys.stderr.isatty():
-        return push(resources, options)
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("pushing", total=len(resources))
-        return push(resources, options, progress=lambda n: bar.advance(task, n))
 
 
 def _print_push_summary(result: Any, summary: dict[str, Any]) -> None:

@@ -20,9 +20,10 @@ from .compile import CompileResult, compile_studies
 from .config import Config, load_config
 from .checks.project_terminology import project_terminology
 from .checks.questions import run_question_checks
-from .definitions.loader import LoadedQuestion, LoadedStudy, load_all
+from .definitions.loader import LoadedQuestion, LoadedStudy, LoadedTerminology, load_all
 from .diagnostics import Diagnostic, Severity, has_errors
 from .publish.writer import bundles, commit, discard, render_output, stage
+from .progress import QUIET, Reporter
 from .terminology import Terminology, using
 from .validate import OutputSet, finish_validation, start_validation, validate_output
 
@@ -41,6 +42,7 @@ class BuildResult:
     files: dict[str, bytes] | None = None
     written_to: Path | None = None
     terminology: Terminology = field(default_factory=Terminology)
+    terminology_files: list[LoadedTerminology] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,35 +66,45 @@ def _bulk() -> Iterator[None]:
             gc.enable()
 
 
-def check(definitions: Path) -> BuildResult:
+def check(definitions: Path, progress: Reporter = QUIET) -> BuildResult:
     """Load and run the consistency checks; nothing is compiled or written."""
-    found, diagnostics = load_all(definitions)
+    from .definitions.loader import definition_files
+
+    files = len(definition_files(definitions)) if definitions.exists() else 0
+    with progress.phase("load", files, "files") as advance:
+        found, diagnostics = load_all(definitions, on_file=advance)
     terms, problems = project_terminology(found.terminologies)
     diagnostics += problems
-    with using(terms):
-        diagnostics += run_checks(found.studies)
+    with progress.phase("check", len(found.studies) + len(found.questions), "definitions") as advance, \
+            using(terms):
+        diagnostics += run_checks(found.studies, on_study=advance)
         diagnostics += run_question_checks(found.questions, found.studies)
-    return BuildResult(diagnostics, found.studies, found.questions, terminology=terms)
+        advance(len(found.questions))
+    return BuildResult(diagnostics, found.studies, found.questions, terminology=terms,
+                       terminology_files=found.terminologies)
 
 
 def build(definitions: Path, output: Path | None, *, config: Config | None = None,
-          config_path: Path | None = None) -> BuildResult:
-    """Load, check, compile and validate; write ``output/r5`` only when there are no errors."""
+          config_path: Path | None = None, progress: Reporter = QUIET) -> BuildResult:
+    """Load, check, compile and validate; write ``output/r5`` only when there are no errors.
+    ``progress`` hears each phase (load, check, compile, validate, write)."""
     with _bulk():
-        return _build(definitions, output, config, config_path)
+        return _build(definitions, output, config, config_path, progress)
 
 
 def _build(definitions: Path, output: Path | None, config: Config | None,
-           config_path: Path | None) -> BuildResult:
+           config_path: Path | None, progress: Reporter) -> BuildResult:
     if config is None:
         config, problems = load_config(config_path)
         if config is None:
             return BuildResult(problems)
-    result = check(definitions)
+    result = check(definitions, progress)
     if not result.ok:
         return result
-    with using(result.terminology):
+    with progress.phase("compile", len(result.studies) + len(result.questions), "definitions") as advance, \
+            using(result.terminology):
         compiled = compile_studies(result.studies, config, result.questions)
+        advance(len(result.studies) + len(result.questions))
     result.compiled = compiled
     collection, transaction = bundles(compiled.resources, config)
     where = {c.key: (c.file, c.line, c.column) for c in compiled.compiled}
@@ -100,10 +112,13 @@ def _build(definitions: Path, output: Path | None, config: Config | None,
     target = output / "r5" if output is not None else None
     # Rendering and staging the files (mostly file-system time) overlap with validation;
     # the staged directory replaces the output only if validation finds no errors.
-    pending = start_validation(output_set)  # may fork: before any thread starts
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        staged = pool.submit(_render_and_stage, compiled, config, target)
-        result.diagnostics += finish_validation(pending)
+    with progress.phase("validate", len(compiled.resources), "resources") as advance:
+        pending = start_validation(output_set)  # may fork: before any thread starts
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            staged = pool.submit(_render_and_stage, compiled, config, target)
+            result.diagnostics += finish_validation(pending)
+            advance(len(compiled.resources))
+    with progress.phase("write", None, "files") as advance:
         try:
             result.files, staging = staged.result()
         except (OSError, ValueError) as exc:
@@ -112,18 +127,19 @@ def _build(definitions: Path, output: Path | None, config: Config | None,
                                                  f"cannot write output: {message}",
                                                  hint="check that the output directory is writable"))
             return result
-    if staging is None or target is None:
-        return result
-    if not result.ok:
-        discard(staging)
-        result.files = None
-        return result
-    try:
-        commit(staging, target)
-    except OSError as exc:
-        result.diagnostics.append(Diagnostic(str(target), 0, 0, "EK501", Severity.ERROR,
-                                             f"cannot replace output: {exc.strerror or exc}"))
-        return result
+        if staging is None or target is None:
+            return result
+        if not result.ok:
+            discard(staging)
+            result.files = None
+            return result
+        try:
+            commit(staging, target)
+        except OSError as exc:
+            result.diagnostics.append(Diagnostic(str(target), 0, 0, "EK501", Severity.ERROR,
+                                                 f"cannot replace output: {exc.strerror or exc}"))
+            return result
+        advance(len(result.files))
     result.written_to = target
     return result
 

@@ -7,6 +7,8 @@ examples. ``tests/test_check_docs.py`` enforces that shape.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..definitions.loader import LoadedStudy
 from ..diagnostics import Diagnostic
 from ._base import Rule
@@ -66,10 +68,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def run_checks(studies: list[LoadedStudy]) -> list[Diagnostic]:
+def run_checks(studies: list[LoadedStudy], on_study: Callable[[int], None] | None = None) -> list[Diagnostic]:
     """Run every rule on every study; diagnostics are returned, never raised."""
     out: list[Diagnostic] = []
     for loaded in studies:
         for rule in RULES:
             out.extend(rule.function(loaded))
+        if on_study is not None:
+            on_study(1)
     return out

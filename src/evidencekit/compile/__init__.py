@@ -6,6 +6,7 @@ the study and what earlier steps produced.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field
 
 from ..config import Config
@@ -22,7 +23,7 @@ from .recommendation import compile_recommendation
 from .report import compile_report
 from .variables import compile_variables
 
-__all__ = ["CompileResult", "compile_studies"]
+__all__ = ["CompileResult", "compile_one_question", "compile_study", "compile_studies"]
 
 
 @dataclass
@@ -60,11 +61,18 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
     keyed = {c.key: c.resource for c in result.compiled}  # built once; each question adds its own
     by_id = {s.study.id: s for s in studies}
     for question in sorted(questions or [], key=lambda q: q.question.id):
-        ctx = CompileContext(config, question)
-        compile_question(ctx, keyed, by_id)
-        keyed.update((c.key, c.resource) for c in ctx.compiled)
-        compile_summary(ctx, keyed, by_id)
-        keyed.update((c.key, c.resource) for c in ctx.compiled)
-        compile_recommendation(ctx, keyed, by_id)
-        result.compiled.extend(ctx.compiled)
+        compiled = compile_one_question(question, config, keyed, by_id)
+        keyed.update((c.key, c.resource) for c in compiled)
+        result.compiled.extend(compiled)
     return result
+
+
+def compile_one_question(question: LoadedQuestion, config: Config, keyed: dict[str, Json],
+                         by_id: dict[str, LoadedStudy]) -> list[CompiledResource]:
+    """A question's resources, given every study's (``keyed``: 'Type/id' -> resource; not changed)."""
+    ctx = CompileContext(config, question)
+    compile_question(ctx, keyed, by_id)
+    # each step reads what the earlier ones made; a ChainMap, so `keyed` is neither copied nor changed
+    compile_summary(ctx, ChainMap({c.key: c.resource for c in ctx.compiled}, keyed), by_id)
+    compile_recommendation(ctx, ChainMap({c.key: c.resource for c in ctx.compiled}, keyed), by_id)
+    return ctx.compiled

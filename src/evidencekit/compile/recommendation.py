@@ -16,6 +16,8 @@ expression over those variables. ``evidencekit serve`` evaluates exactly these.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..definitions.loader import LoadedStudy
 from ..definitions.model import Recommendation, Study
 from ..definitions.question import QuestionOutcome
@@ -51,7 +53,7 @@ def _justifying(ctx: CompileContext, rec: Recommendation) -> list[QuestionOutcom
     return [o for o in outcomes if o.importance == "critical"]
 
 
-def _documentation(ctx: CompileContext, rec: Recommendation, compiled: dict[str, Json],
+def _documentation(ctx: CompileContext, rec: Recommendation, compiled: Mapping[str, Json],
                    studies: dict[str, LoadedStudy], justification_id: str) -> tuple[list[Json], list[Json]]:
     """The action's documentation (see the module docstring) and the outcomes' syntheses it cites."""
     summary = compiled[f"Composition/{ctx.rid('summary-of-findings')}"]
@@ -81,7 +83,7 @@ def _documentation(ctx: CompileContext, rec: Recommendation, compiled: dict[str,
     return docs, syntheses
 
 
-def compile_recommendation(ctx: CompileContext, compiled: dict[str, Json],
+def compile_recommendation(ctx: CompileContext, compiled: Mapping[str, Json],
                            studies: dict[str, LoadedStudy]) -> list[Json]:
     """PlanDefinition + ValueSets + override-reason CodeSystem + justification ArtifactAssessment,
     for a question's recommendation (after its syntheses and summary of findings are compiled)."""

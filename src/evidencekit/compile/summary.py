@@ -9,6 +9,8 @@ every cell also has a narrative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from html import escape
 
 from ..definitions.loader import LoadedStudy
@@ -45,7 +47,7 @@ def _profiles(resource: Json) -> set[str]:
     return {p.removeprefix(EBM) for p in resource.get("meta", {}).get("profile", [])}
 
 
-def compile_summary(ctx: CompileContext, compiled: dict[str, Json], studies: dict[str, LoadedStudy]) -> Json:
+def compile_summary(ctx: CompileContext, compiled: Mapping[str, Json], studies: dict[str, LoadedStudy]) -> Json:
     """The summary of findings of the question in ``ctx``; ``compiled`` maps resource keys to resources."""
     q = ctx.loaded.question
     rid = ctx.rid("summary-of-findings")

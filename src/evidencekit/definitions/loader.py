@@ -155,10 +155,14 @@ def load_definitions(root: Path) -> tuple[list[LoadedStudy], list[Diagnostic]]:
     return found.studies, diagnostics
 
 
-def load_all(root: Path) -> tuple[Definitions, list[Diagnostic]]:
+def load_all(root: Path, on_file: typing.Callable[[int], None] | None = None,
+             on_files: typing.Callable[[int], None] | None = None) -> tuple[Definitions, list[Diagnostic]]:
     """Load every definition below ``root``; duplicate ids across files (studies and questions share
-    one namespace: both name output resources) are errors."""
+    one namespace: both name output resources) are errors. ``on_files`` hears how many files there
+    are, ``on_file`` each file read (progress)."""
     files = definition_files(root) if root.exists() else []
+    if on_files is not None:
+        on_files(len(files))
     found = Definitions([], [])
     if not files:
         return found, [Diagnostic(str(root), 0, 0, "EK010", Severity.ERROR,
@@ -167,6 +171,8 @@ def load_all(root: Path) -> tuple[Definitions, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     first_seen: dict[str, LoadedStudy | LoadedQuestion] = {}
     for path in files:
+        if on_file is not None:
+            on_file(1)
         if path.name.endswith(".schema.json"):
             continue
         if root.is_dir() and _outside(path, root):

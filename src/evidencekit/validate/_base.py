@@ -22,6 +22,9 @@ class OutputSet:
     bundle_files: dict[str, str] = field(default_factory=dict)
     #: findings of the R5-table walk per resource index, shared by its layers (see spec.py)
     spec_findings: dict[int, list[Any]] = field(default_factory=dict, repr=False)
+    #: the rest of the output, not validated here: references and profiles resolve to it
+    #: (``build --watch`` validates only what a change rebuilt)
+    context: list[Json] = field(default_factory=list, repr=False)
 
     def diag(self, key: str, code: str, message: str, fhir_path: str = "", *,
              severity: Severity = Severity.ERROR, hint: str = "") -> Diagnostic:

@@ -289,7 +289,7 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
 
 def validate_profiles(output: OutputSet) -> Iterator[Diagnostic]:
     """Check each resource against the EBM profiles it declares (and that we know)."""
-    by_key = {key_of(r): r for r in output.resources}
+    by_key = {key_of(r): r for r in output.context + output.resources}
 
     def resolve(reference: Any) -> Json | None:
         ref = reference.get("reference") if isinstance(reference, dict) else None

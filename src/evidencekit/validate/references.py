@@ -40,12 +40,12 @@ def canonical_of(resource: Json) -> str | None:
 def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
     """Every Reference resolves to a resource in the output (or a contained one); no dangling urn:uuid."""
     keys: dict[str, int] = {}
-    for resource in output.resources:
+    for resource in output.context + output.resources:
         k = key_of(resource)
         keys[k] = keys.get(k, 0) + 1
         if keys[k] == 2:
             yield output.diag(k, "EK404", f"resource {k} occurs more than once", k)
-    canonicals = {c for r in output.resources if (c := canonical_of(r))}
+    canonicals = {c for r in output.context + output.resources if (c := canonical_of(r))}
     bases = {c.rsplit("/", 2)[0] for c in canonicals if c.count("/") >= 3}
     prefixes = tuple(b + "/" for b in sorted(bases))
     listed = {id(r) for r in output.resources}

@@ -29,11 +29,11 @@ Tokens are sent but never logged or included in errors.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from ...progress import QUIET, Reporter
 from .compare import same_content
 from .diff import _diff, _present, _probe, _search_value
 from .http import _Http
@@ -49,51 +49,53 @@ _PRIVATE_FOR_TESTS = (_references, _search_value)  # re-exported: the tests call
 
 
 def push(resources: list[Json], options: PushOptions, *, client: httpx.Client | None = None,
-         progress: Callable[[int], None] | None = None) -> PushResult:
-    """Diff, plan and send ``resources``; see the module docstring."""
+         progress: Reporter = QUIET) -> PushResult:
+    """Diff, plan and send ``resources``; see the module docstring. ``progress`` hears the phases
+    "read the server" (probe, resume check, searches), "diff" and "send"."""
     started = time.perf_counter()
     http = _Http(options, client)
     result = PushResult(dry_run=options.dry_run)
-    url_searchable = _probe(http)
-    state = PushState(options.state, options.server)
-    resumed = [r for r in resources if state.done(r)]
-    if resumed:  # trusted only for what the server still holds (it may have restarted empty)
-        held = _present(http, resumed, options)
-        resumed = [r for r in resumed if _key(r) in held]
-    result.outcomes.extend(Outcome(_key(r), "unchanged", "resumed") for r in resumed)
-    if progress and resumed:
-        progress(len(resumed))
-    resumed_keys = {_key(r) for r in resumed}
-    resources = [r for r in resources if _key(r) not in resumed_keys]
-    aliases: dict[str, str] = {}  # our key -> server id of a conditionally created resource
-    existing, clashes = _diff(http, resources, options, aliases, url_searchable) if resources else ({}, [])
+    with progress.phase("read the server", len(resources), "resources") as advance:
+        url_searchable = _probe(http)
+        state = PushState(options.state, options.server)
+        resumed = [r for r in resources if state.done(r)]
+        if resumed:  # trusted only for what the server still holds (it may have restarted empty)
+            held = _present(http, resumed, options)
+            resumed = [r for r in resumed if _key(r) in held]
+            advance(len(resumed))
+        result.outcomes.extend(Outcome(_key(r), "unchanged", "resumed") for r in resumed)
+        resumed_keys = {_key(r) for r in resumed}
+        resources = [r for r in resources if _key(r) not in resumed_keys]
+        aliases: dict[str, str] = {}  # our key -> server id of a conditionally created resource
+        existing, clashes = _diff(http, resources, options, aliases, url_searchable, advance) if resources \
+            else ({}, [])
     if clashes:
         raise ServerRejected("canonical URL already used by another resource: " + "; ".join(clashes))
     to_send: list[Json] = []
     actions: dict[str, str] = {}
-    for resource in resources:
-        key = _key(resource)
-        current = existing.get(key)
-        if current is not None and same_content(resource, current):
-            result.outcomes.append(Outcome(key, "unchanged"))
-            if progress:
-                progress(1)
-        else:
-            actions[key] = "update" if current is not None else "create"
-            to_send.append(resource)
+    with progress.phase("diff", len(resources), "resources") as advance:
+        for resource in resources:
+            key = _key(resource)
+            current = existing.get(key)
+            if current is not None and same_content(resource, current):
+                result.outcomes.append(Outcome(key, "unchanged"))
+            else:
+                actions[key] = "update" if current is not None else "create"
+                to_send.append(resource)
+            advance(1)
     if options.dry_run:
         result.outcomes.extend(Outcome(_key(r), actions[_key(r)], "dry-run") for r in to_send)
     else:
         chunks = plan_chunks(to_send, max(1, options.chunk_size))
-        for wave in _waves(chunks):
-            with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-                for i, outcomes in zip(wave, pool.map(lambda i: _send(http, chunks[i], actions, options, aliases),
-                                                      wave)):
-                    result.outcomes.extend(outcomes)
-                    if not any(o.action == "failed" for o in outcomes):
-                        state.record(chunks[i])
-                    if progress:
-                        progress(len(outcomes))
+        with progress.phase("send", len(to_send), "resources") as advance:
+            for wave in _waves(chunks):
+                with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+                    for i, outcomes in zip(wave, pool.map(lambda i: _send(http, chunks[i], actions, options,
+                                                                          aliases), wave)):
+                        result.outcomes.extend(outcomes)
+                        if not any(o.action == "failed" for o in outcomes):
+                            state.record(chunks[i])
+                        advance(len(outcomes))
         if not result.failed:
             state.finish()
     result.requests = http.requests

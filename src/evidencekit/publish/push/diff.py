@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -95,10 +95,12 @@ def _present(http: _Http, resources: list[Json], options: PushOptions) -> set[st
 
 
 def _diff(http: _Http, resources: list[Json], options: PushOptions, aliases: dict[str, str],
-          url_searchable: set[str]) -> tuple[dict[str, Json], list[str]]:
+          url_searchable: set[str], advance: Callable[[int], None] | None = None) -> tuple[dict[str, Json], list[str]]:
     existing: dict[str, Json] = {}
     clashes: list[str] = []
     for batch in _batches(resources, max(1, options.chunk_size)):
+        if advance is not None:
+            advance(len(batch))
         by_type: dict[str, list[Json]] = {}
         for r in batch:
             by_type.setdefault(r["resourceType"], []).append(r)
