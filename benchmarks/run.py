@@ -361,7 +361,8 @@ def _watch_lines() -> list[str]:
             f"for a study no question cites, **{r['update_cited_median']:.3f} s** for one a question cites (the "
             f"question is rebuilt too); goal at most 0.5 s. The whole-corpus files (bundles, NDJSON, package, "
             f"source map) once the definitions are quiet: {r['refresh_seconds']:.1f} s.", "",
-            f"Progress display, three builds of the corpus in one run: quiet {r['build_quiet_seconds']:.1f} s, "
+            f"Progress display, {r['progress_studies']} studies built three ways in one run (fastest of three "
+            f"each, in rotated order; runs of one kind vary by about ±20%): quiet {r['build_quiet_seconds']:.1f} s, "
             f"phases recorded {r['build_phases_seconds']:.1f} s (×{r['phases_ratio']:.3f}), rich display drawn "
             f"{r['build_progress_seconds']:.1f} s (×{r['progress_ratio']:.3f}). `--quiet`, and output that is not "
             "a terminal, use no reporter at all.", ""]

@@ -50,7 +50,7 @@ class BuildResult:
 
 
 @contextlib.contextmanager
-def _bulk() -> Iterator[None]:
+def bulk() -> Iterator[None]:
     """Pause the cyclic GC while tens of thousands of models are alive.
 
     The pipeline allocates many objects and frees almost no cycles; with the GC
@@ -88,7 +88,7 @@ def build(definitions: Path, output: Path | None, *, config: Config | None = Non
           config_path: Path | None = None, progress: Reporter = QUIET) -> BuildResult:
     """Load, check, compile and validate; write ``output/r5`` only when there are no errors.
     ``progress`` hears each phase (load, check, compile, validate, write)."""
-    with _bulk():
+    with bulk():
         return _build(definitions, output, config, config_path, progress)
 
 
@@ -174,7 +174,7 @@ def _read_json(path: Path, shown: str) -> tuple[Any, Diagnostic | None]:
 
 def validate_directory(target: Path, layers: list[str] | None = None) -> list[Diagnostic]:
     """Validate an output directory (``output`` or ``output/r5``) or one JSON file."""
-    with _bulk():
+    with bulk():
         return _validate_directory(target, layers)
 
 
