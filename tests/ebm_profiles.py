@@ -1,116 +1,48 @@
-"""Stand-in StructureDefinitions for the EBM-on-FHIR profiles our output declares.
+"""The real EBM-on-FHIR IG profiles (R5 line) as a FHIR NPM package for the oracle.
 
-The EBM IG is not obtainable as a package (shared/reference/hapi-server-and-validator.md
-§4.5), and a validator that cannot find a declared profile reports an error. These stubs
-have the IG profiles' canonical URLs and carry the constraints of
-shared/reference/fhir-modeling.md §1 that can be written without the IG's own extensions
-(fixed membership, synthesisType, cardinalities). They are reconstructions for testing,
-not the IG: the oracle checks base R5 plus these constraints.
+``tests/oracle/ebm-ig-r5/`` holds the 133 StructureDefinitions and 3 ValueSets generated with
+SUSHI 3.21.0 from the IG's R5 FSH (HL7/ebm commit 06becf90545207b87235b0a095217050ac5bfa5e),
+copied from ``shared/reference/ebm-ig-r5/package`` (its BUILD.md says how they were made), and a
+``SHA256SUMS`` of them. They carry differentials only: the oracle's snapshot-generating support
+makes the snapshots when it loads them.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any
 
-EBM = "http://hl7.org/fhir/uv/ebm/StructureDefinition/"
-CORE = "http://hl7.org/fhir/StructureDefinition/"
-PACKAGE = "evidencekit.test.ebm-stubs"
-VERSION = "0.0.1"
+FOLDER = Path(__file__).resolve().parent / "oracle" / "ebm-ig-r5"
+PACKAGE = "hl7.fhir.uv.ebm"
+VERSION = "1.0.0-ballot"
 
 
-def _el(path: str, **rules: Any) -> dict[str, Any]:
-    return {"id": path, "path": path, **rules}
-
-
-_NOT_APPLICABLE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/synthesis-type",
-                               "code": "NotApplicable"}]}
-
-#: profile id -> (base type, differential elements beyond the root)
-PROFILES: dict[str, tuple[str, list[dict[str, Any]]]] = {
-    "journal-article-citation": ("Citation", [
-        _el("Citation.effectivePeriod", max="0"),
-        _el("Citation.citedArtifact", min=1),
-        _el("Citation.citedArtifact.classification", min=1),
-    ]),
-    "single-study-evidence": ("Evidence", [
-        _el("Evidence.synthesisType", min=1, patternCodeableConcept=_NOT_APPLICABLE),
-    ]),
-    "non-comparative-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
-    "intervention-only-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
-    "comparator-only-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
-    "comparative-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=3)]),
-    "evidence-synthesis-evidence": ("Evidence", [_el("Evidence.synthesisType", min=1)]),
-    "baseline-measure-evidence": ("Evidence", [_el("Evidence.variableDefinition", min=2)]),
-    "variable-definition": ("EvidenceVariable", [
-        _el("EvidenceVariable.extension", min=1),
-        _el("EvidenceVariable.characteristic", max="0"),
-        _el("EvidenceVariable.handling", min=1),
-    ]),
-    "group-assignment": ("EvidenceVariable", [
-        _el("EvidenceVariable.extension", min=1),
-        _el("EvidenceVariable.characteristic", max="0"),
-        _el("EvidenceVariable.handling", min=1),
-        _el("EvidenceVariable.category", min=2),
-        _el("EvidenceVariable.category.name", min=1),
-    ]),
-    "study-group": ("Group", [_el("Group.membership", fixedCode="enumerated")]),
-    "exposure-group": ("Group", []),
-    "comparator-group": ("Group", []),
-    "cohort-definition": ("Group", [
-        _el("Group.membership", fixedCode="definitional"),
-        _el("Group.quantity", max="0"),
-        _el("Group.member", max="0"),
-    ]),
-    "study-eligibility-criteria": ("Group", [
-        _el("Group.membership", fixedCode="definitional"),
-        _el("Group.quantity", max="0"),
-        _el("Group.member", max="0"),
-    ]),
-    "risk-of-bias": ("ArtifactAssessment", []),
-    "certainty-of-evidence": ("ArtifactAssessment", []),
-    "evidence-report": ("Composition", [_el("Composition.subject", max="1")]),
-    "summary-of-findings": ("Composition", [_el("Composition.subject", max="1"), _el("Composition.section", min=2)]),
-}
-
-
-def structure_definition(profile: str) -> dict[str, Any]:
-    base, elements = PROFILES[profile]
-    name = "".join(part.capitalize() for part in profile.split("-")) + "Stub"
-    return {
-        "resourceType": "StructureDefinition",
-        "id": f"ebm-stub-{profile}",
-        "url": EBM + profile,
-        "version": VERSION,
-        "name": name,
-        "title": f"{profile} (test stand-in for the EBM-on-FHIR profile)",
-        "status": "draft",
-        "fhirVersion": "5.0.0",
-        "kind": "resource",
-        "abstract": False,
-        "type": base,
-        "baseDefinition": CORE + base,
-        "derivation": "constraint",
-        "differential": {"element": [_el(base), *elements]},
-    }
+def files() -> list[Path]:
+    """The package's files, each checked against SHA256SUMS (a changed profile is refused)."""
+    sums = {}
+    for line in (FOLDER / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+        digest, name = line.split(maxsplit=1)
+        sums[name] = digest
+    found = sorted(p for p in FOLDER.glob("*.json"))
+    if {p.name for p in found} != set(sums):
+        raise RuntimeError(f"{FOLDER}: files differ from SHA256SUMS")
+    for path in found:
+        if hashlib.sha256(path.read_bytes()).hexdigest() != sums[path.name]:
+            raise RuntimeError(f"{path}: sha256 differs from SHA256SUMS")
+    return found
 
 
 def package_bytes() -> bytes:
-    """A reproducible FHIR NPM package (.tgz) holding every stub."""
-    members: list[tuple[str, bytes]] = [("package/package.json", json.dumps({
-        "name": PACKAGE, "version": VERSION, "fhirVersions": ["5.0.0"],
-        "dependencies": {"hl7.fhir.r5.core": "5.0.0"}, "type": "Conformance"}, indent=2).encode())]
-    for profile in sorted(PROFILES):
-        sd = structure_definition(profile)
-        members.append((f"package/StructureDefinition-{sd['id']}.json", json.dumps(sd, indent=2).encode()))
+    """A reproducible .tgz with every file under ``package/``."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
+        for path in files():
+            data = path.read_bytes()
+            info = tarfile.TarInfo(f"package/{path.name}")
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
     return gzip.compress(raw.getvalue(), mtime=0)
@@ -119,4 +51,36 @@ def package_bytes() -> bytes:
 def write_package(directory: Path) -> str:
     name = f"{PACKAGE}-{VERSION}.tgz"
     (directory / name).write_bytes(package_bytes())
+    return name
+
+
+def profile_urls() -> set[str]:
+    """Canonical URLs of the package's StructureDefinitions."""
+    return {json.loads(p.read_text(encoding="utf-8"))["url"] for p in files()
+            if p.name.startswith("StructureDefinition-")}
+
+
+OWN_PACKAGE = "evidencekit.extensions"
+
+
+def own_package(directory: Path) -> str:
+    """Our own extensions' StructureDefinitions (as ``build`` ships them in the output package, for
+    the default settings) as a package, so the validator knows them and no other extension."""
+    from evidencekit.compile.extensions import derived_value_definition
+    from evidencekit.config import Config
+
+    config = Config()
+    members = [("package/package.json", json.dumps({
+        "name": OWN_PACKAGE, "version": config.version, "fhirVersions": ["5.0.0"], "type": "Conformance",
+        "dependencies": {"hl7.fhir.r5.core": "5.0.0"}}).encode())]
+    definition = derived_value_definition(config)
+    members.append((f"package/StructureDefinition-{definition['id']}.json", json.dumps(definition).encode()))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    name = f"{OWN_PACKAGE}-{config.version}.tgz"
+    (directory / name).write_bytes(gzip.compress(raw.getvalue(), mtime=0))
     return name

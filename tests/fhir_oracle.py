@@ -83,9 +83,10 @@ def fetch_packages() -> list[str]:
                 raise OracleError(f"{filename}: checksum differs from tests/oracle/packages.lock; refusing it")
             path.write_bytes(data)
         names.append(filename)
-    from ebm_profiles import write_package
+    from ebm_profiles import own_package, write_package
 
     names.append(write_package(PACKAGES))
+    names.append(own_package(PACKAGES))
     return names
 
 
@@ -158,7 +159,8 @@ def conformance_report(output: Path, oracle: Oracle) -> dict[str, Any]:
         results[path.relative_to(output).as_posix()] = summarize(oracle.validate(path))
     totals = {k: sum(r[k] for r in results.values()) for k in ("errors", "warnings", "information")}
     return {"validator": "HAPI FHIR 8.8.0 FhirInstanceValidator (org.hl7.fhir.validation), FHIR 5.0.0",
-            "packages": [f"{n}#{v}" for n, v, _, _ in _lock()] + ["evidencekit.test.ebm-stubs#0.0.1"],
+            "packages": [f"{n}#{v}" for n, v, _, _ in _lock()] + ["hl7.fhir.uv.ebm#1.0.0-ballot (tests/oracle/ebm-ig-r5: the real IG profiles, SUSHI 3.21.0 from HL7/ebm 06becf9)",
+                                                                   "evidencekit.extensions (our derived-value extension)"],
             "totals": totals, "files": results}
 
 

@@ -46,6 +46,31 @@ def test_oracle_is_not_vacuous(tmp_path: Path, seed_build: Path, oracle: Oracle)
     assert sum(1 for i in outcome["issue"] if i["severity"] in ("error", "fatal")) >= 2
 
 
+def test_the_real_ig_profiles_are_enforced(tmp_path: Path, seed_build: Path, oracle: Oracle) -> None:
+    """The oracle loads the real EBM IG package (tests/oracle/ebm-ig-r5) and allows no unknown
+    extension: a misspelled IG extension URL, or a profile's required element removed, is an error."""
+    from ebm_profiles import profile_urls
+
+    declared = {p for f in (seed_build / "resources").glob("*.json")
+                for p in json.loads(f.read_text()).get("meta", {}).get("profile", [])}
+    assert declared and declared <= profile_urls()  # every profile we declare is a real IG profile
+    name = "EvidenceVariable-galimberti-2018-cutaneous-improvement.json"
+    variable = json.loads((seed_build / "resources" / name).read_text())
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(variable))
+    assert not [i for i in oracle.validate(good)["issue"] if i["severity"] in ("error", "fatal")]
+    ext = variable["extension"][0]
+    assert ext["url"] == "http://hl7.org/fhir/uv/ebm/StructureDefinition/evidence-variable-definition"
+    ext["url"] = "http://hl7.org/fhir/uv/ebm/StructureDefinition/evidence-variable-defintion"  # misspelled
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(variable))
+    errors = [i for i in oracle.validate(bad)["issue"] if i["severity"] in ("error", "fatal")]
+    assert any("evidence-variable-defintion" in i.get("diagnostics", "") for i in errors), errors
+    report = json.loads((ROOT / "output" / "r5" / "conformance.json").read_text())
+    assert any(p.startswith("hl7.fhir.uv.ebm#1.0.0-ballot") for p in report["packages"])
+    assert report["totals"]["errors"] == 0
+
+
 def test_oracle_death_is_an_error_not_valid(seed_build: Path) -> None:
     from fhir_oracle import tools_available
     from conftest import require

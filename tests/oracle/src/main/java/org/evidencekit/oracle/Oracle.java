@@ -48,7 +48,7 @@ public final class Oracle {
         new InMemoryTerminologyServerValidationSupport(ctx),
         new SnapshotGeneratingValidationSupport(ctx));
     FhirInstanceValidator module = new FhirInstanceValidator(chain);
-    module.setAnyExtensionsAllowed(true);
+    module.setAnyExtensionsAllowed(false); // a misspelled or unknown extension is an error
     FhirValidator validator = ctx.newValidator().registerValidatorModule(module);
     IParser json = ctx.newJsonParser();
 
