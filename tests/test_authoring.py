@@ -212,3 +212,24 @@ def test_push_reports_its_phases(fhir_server: str, project: Path) -> None:
     for name in ("load", "validate", "read the server", "diff", "push phases"):
         assert name in err, (name, err)
     assert "would create" in out
+
+
+def test_minimal_single_group_study_builds_and_observed_variables_are_actual(project: Path) -> None:
+    """Issue 13's review: a single-group study with outcomes and no baseline measure builds (no empty
+    report section); every EvidenceVariable an Evidence observes has `actual: true` (seed included)."""
+    study = project / "definitions/example-study.yaml"
+    text = study.read_text(encoding="utf-8")
+    text = text[:text.index("  - id: age\n    role: baseline")] + "\n" + text[text.index("results:"):]
+    text = text[:text.index("  - id: age\n    variable: age")] + text[text.index("  - id: skin-response\n    variable"):]
+    study.write_text(text, encoding="utf-8")
+    code, out, _ = _run("build", "definitions", "-o", "output", cwd=project)
+    assert code == 0 and "0 error(s)" in out, out
+    for root in (project / "output/r5/resources", ROOT / "output/r5/resources"):
+        resources = {f"{d['resourceType']}/{d['id']}": d for d in
+                     (json.loads(p.read_text()) for p in root.glob("*.json"))}
+        observed = {v["observed"]["reference"] for r in resources.values() if r["resourceType"] == "Evidence"
+                    for v in r.get("variableDefinition", []) if "observed" in v}
+        variables = [k for k in observed if k.startswith("EvidenceVariable/")]
+        assert variables and all(resources[k]["actual"] is True for k in variables), root
+        for composition in (r for r in resources.values() if r["resourceType"] == "Composition"):
+            assert all(s.get("entry") or s.get("section") or s.get("text") for s in composition.get("section", []))

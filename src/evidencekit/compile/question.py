@@ -80,7 +80,8 @@ def _variable(ctx: CompileContext, outcome: QuestionOutcome) -> Json:
     q = ctx.loaded.question
     return evidence_variable(ctx, ctx.rid(outcome.id), outcome.title,
                              f"{outcome.title} ({outcome.importance} outcome of the question: {q.title}).",
-                             outcome.handling, {"concept": {"text": outcome.title}}, "variable-definition")
+                             outcome.handling, {"concept": {"text": outcome.title}}, "variable-definition",
+                             actual=True)  # the synthesis Evidence uses it as `observed`: an actual variable
 
 
 def _pooled(outcome: QuestionOutcome, studies: dict[str, LoadedStudy]) -> tuple[Pooled, str] | None:
