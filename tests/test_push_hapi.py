@@ -125,6 +125,7 @@ def test_server_validate_finds_no_errors(pushed: dict, seed_build: Path, fhir_se
     dependencies to generate the profiles' snapshots."""
     import tarfile
 
+    from evidencekit.publish.fhirjson import dumps_bytes
     from fhir_oracle import PACKAGES, fetch_packages
 
     fetch_packages()
@@ -139,7 +140,7 @@ def test_server_validate_finds_no_errors(pushed: dict, seed_build: Path, fhir_se
         for resource in load_resources(seed_build):
             key = f"{resource['resourceType']}/{resource['id']}"
             body = {k: v for k, v in resource.items() if k != "meta"}
-            outcome = client.post(f"/{resource['resourceType']}/$validate", json=body).json()
+            outcome = client.post(f"/{resource['resourceType']}/$validate", content=dumps_bytes(body)).json()
             errors = [i.get("diagnostics", "") for i in outcome.get("issue", []) if i["severity"] in ("error", "fatal")]
             if errors:
                 problems[key] = errors
