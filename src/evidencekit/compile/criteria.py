@@ -64,7 +64,7 @@ class CompiledCriteria:
     agent_value_sets: list[str] = field(default_factory=list)
 
 
-def _value_set(ctx: CompileContext, rec: Recommendation, local: str, title: str, description: str,
+def _value_set(ctx: CompileContext, local: str, title: str, description: str,
                matches: list[CodeMatch], value_sets: tuple[str, ...] = ()) -> Json:
     """A ValueSet: exact codes as concepts, ``descendants`` as an is-a filter, other ValueSets included."""
     by_system: dict[str, Json] = {}
@@ -158,7 +158,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
             assert cond is not None
             title = criterion.description or (f"An active diagnosis: {criterion.id}" if cond.present
                                                else f"No active diagnosis: {criterion.id}")
-            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"{'Qualifying' if cond.present else 'Excluding'} diagnoses: "
+            vs = _value_set(ctx, f"{rec.id}-{criterion.id}", f"{'Qualifying' if cond.present else 'Excluding'} diagnoses: "
                             f"{rec.title}", f"Active diagnoses that {'qualify' if cond.present else 'exclude'} a "
                             f"patient ({criterion.id}).", cond.codes)
             out.value_sets.append((vs, path + ("condition",)))
@@ -170,7 +170,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
             assert history is not None
             selects, agent_urls = [], []
             for j, agent in enumerate(history.agents):
-                agent_vs = _value_set(ctx, rec, f"{criterion.id}-{agent.id}", f"{agent.display}: {rec.title}",
+                agent_vs = _value_set(ctx, f"{criterion.id}-{agent.id}", f"{agent.display}: {rec.title}",
                                       f"Codes of {agent.display} in the medication history ({criterion.id}): the "
                                       "agent as the evidence names it; a site's expansion adds the products it "
                                       "orders.", [CodeMatch(concept=k) for k in agent.concepts])
@@ -183,7 +183,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
                     {"path": "medication", "valueSet": agent_vs["url"]}]))
                 selects.append(f"(%{orders}{_within('MedicationRequest', history.look_back)} | "
                                f"%{statements}{_within('MedicationStatement', history.look_back)}).select('{agent.id}')")
-            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Agents of the medication history: {rec.title}",
+            vs = _value_set(ctx, f"{rec.id}-{criterion.id}", f"Agents of the medication history: {rec.title}",
                             "Every agent of the medication history (the agents' own ValueSets); each distinct agent "
                             "counts once.", [], tuple(agent_urls))
             out.value_sets.append((vs, path + ("medication_history", "agents")))
@@ -197,7 +197,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         elif kind == "medication":
             med = criterion.medication
             assert med is not None
-            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Medication: {rec.title}",
+            vs = _value_set(ctx, f"{rec.id}-{criterion.id}", f"Medication: {rec.title}",
                             "Records of this medication" + (" qualify." if med.present else
                                                             "; any of them suppresses the suggestion."),
                             [CodeMatch(concept=k) for k in med.concepts])
@@ -215,7 +215,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         else:
             obs = criterion.observation
             assert obs is not None
-            vs = _value_set(ctx, rec, f"{rec.id}-{criterion.id}", f"Observations: {rec.title}",
+            vs = _value_set(ctx, f"{rec.id}-{criterion.id}", f"Observations: {rec.title}",
                             f"Observations the threshold of {criterion.id} is read from.", obs.codes)
             out.value_sets.append((vs, path + ("observation", "codes")))
             out.inputs.append(_input(var, criterion.description or criterion.id, "Observation", [
