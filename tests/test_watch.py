@@ -16,7 +16,9 @@ import pytest
 
 from conftest import DEFINITIONS
 from evidencekit.config import Config
+from evidencekit.diagnostics import Diagnostic, Severity
 from evidencekit.pipeline import build
+from evidencekit.validate import ResourceIndex
 from evidencekit.watch import Workspace
 
 SEED = "galimberti-2018-ivig-cutaneous-dm.yaml"
@@ -45,6 +47,11 @@ def _fresh(workspace: Workspace, tmp_path: Path) -> dict[str, bytes]:
     result = build(workspace.definitions, tmp_path / "fresh", config=Config())
     assert result.ok
     return _files(tmp_path / "fresh" / "r5")
+
+
+def _index_is_current(workspace: Workspace) -> bool:
+    """The workspace's index of the output is what indexing everything compiled gives."""
+    return workspace.index == ResourceIndex.of(c.resource for cs in workspace.compiled.values() for c in cs)
 
 
 def test_a_change_rebuilds_the_study_and_the_question_citing_it(workspace: Workspace, tmp_path: Path) -> None:
@@ -81,6 +88,7 @@ def test_errors_keep_the_last_good_output_until_fixed(workspace: Workspace, tmp_
     _edit(seed, "    value: 83\n", "    value: 83\n    scale: percent\n")
     update = workspace.update({seed})
     assert update.ok and {"galimberti-2018", "aggarwal-2022"} <= set(update.rebuilt)  # the pending one too
+    assert _index_is_current(workspace)
     workspace.refresh()
     assert _files(workspace.target) == _fresh(workspace, tmp_path)
 
@@ -92,7 +100,7 @@ def test_removed_study_source_text_and_terminology_changes(workspace: Workspace,
     update = workspace.update({bounfour})
     assert not update.ok and "EK230" in {d.code for d in update.diagnostics}  # the question cites it
     bounfour.write_text(kept, encoding="utf-8")
-    assert workspace.update({bounfour}).ok
+    assert workspace.update({bounfour}).ok and _index_is_current(workspace)
     # a source text is rechecked for the definitions that quote it
     source = workspace.definitions / "sources" / "galimberti-2018-news-summary.txt"
     text = source.read_text(encoding="utf-8")
@@ -142,3 +150,28 @@ def test_the_watch_loop_as_a_process(tmp_path: Path) -> None:
     assert "Traceback" not in log.read_text(encoding="utf-8")
     fresh = build(tmp_path / "definitions", tmp_path / "fresh", config=Config())
     assert fresh.ok and _files(tmp_path / "out" / "r5") == _files(tmp_path / "fresh" / "r5")
+
+
+def test_an_update_that_fails_validation_leaves_the_index_and_output_as_they_were(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index of the rest of the output loses the rebuilt resources while they are validated and
+    must get them back when the update writes nothing (here: a validation error injected)."""
+    seed = workspace.definitions / SEED
+    before, index = _files(workspace.target), ResourceIndex.of(
+        c.resource for cs in workspace.compiled.values() for c in cs)
+    real = Workspace._validate
+
+    def failing(self: Workspace, fresh: list, context: ResourceIndex) -> list[Diagnostic]:
+        assert not any(c.key in context.by_key for c in fresh)  # validated against the rest only
+        return [*real(self, fresh, context), Diagnostic(fresh[0].file, 1, 1, "EK402", Severity.ERROR, "injected")]
+
+    monkeypatch.setattr(Workspace, "_validate", failing)
+    _edit(seed, TEXT, TEXT.replace("83% of patients", "Eighty-three per cent of patients"))
+    update = workspace.update({seed})
+    assert not update.ok and "EK402" in {d.code for d in update.diagnostics}
+    assert workspace.index == index and _files(workspace.target) == before
+    monkeypatch.setattr(Workspace, "_validate", real)
+    update = workspace.update({seed})  # retried: the pending study is rebuilt
+    assert update.ok and "galimberti-2018" in update.rebuilt and _index_is_current(workspace)
+    workspace.refresh()
+    assert _files(workspace.target) == _fresh(workspace, tmp_path)

@@ -7,6 +7,7 @@ the study and what earlier steps produced.
 from __future__ import annotations
 
 from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..config import Config
@@ -67,7 +68,7 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
     return result
 
 
-def compile_one_question(question: LoadedQuestion, config: Config, keyed: dict[str, Json],
+def compile_one_question(question: LoadedQuestion, config: Config, keyed: Mapping[str, Json],
                          by_id: dict[str, LoadedStudy]) -> list[CompiledResource]:
     """A question's resources, given every study's (``keyed``: 'Type/id' -> resource; not changed)."""
     ctx = CompileContext(config, question)

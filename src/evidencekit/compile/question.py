@@ -11,6 +11,7 @@ Numbers stay in the studies' Evidence: the synthesis cites them and restates the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 
 from ..definitions.loader import LoadedStudy
@@ -229,7 +230,7 @@ def _certainty(ctx: CompileContext, outcome: QuestionOutcome, evidence: Json) ->
     }
 
 
-def compile_question(ctx: CompileContext, compiled: dict[str, Json], studies: dict[str, LoadedStudy]) -> list[Json]:
+def compile_question(ctx: CompileContext, compiled: Mapping[str, Json], studies: dict[str, LoadedStudy]) -> list[Json]:
     """The question's population Group, its outcome variables, syntheses and certainty assessments.
 
     ``compiled`` maps resource keys (``Evidence/<study id>-<result id>``, ...) to the compiled resources.

@@ -8,7 +8,7 @@ import pickle
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic
-from ._base import Layer, OutputSet
+from ._base import Layer, OutputSet, ResourceIndex
 from .models import validate_bundles, validate_models, validate_resources
 from .profiles import validate_profiles
 from .references import validate_references
@@ -22,7 +22,7 @@ from .spec import (
     validate_target_types,
 )
 
-__all__ = ["LAYERS", "OutputSet", "finish_validation", "skipped_invariants", "start_validation",
+__all__ = ["LAYERS", "OutputSet", "ResourceIndex", "finish_validation", "skipped_invariants", "start_validation",
            "validate_output"]
 
 #: name -> layer, run in this order.

@@ -9,6 +9,7 @@ profile in its ``meta.profile``.
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
+from collections import ChainMap
 
 from ..diagnostics import Diagnostic
 from ._base import Json, OutputSet, key_of
@@ -289,7 +290,7 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
 
 def validate_profiles(output: OutputSet) -> Iterator[Diagnostic]:
     """Check each resource against the EBM profiles it declares (and that we know)."""
-    by_key = {key_of(r): r for r in output.context + output.resources}
+    by_key = ChainMap({key_of(r): r for r in output.resources}, output.context.by_key)
 
     def resolve(reference: Any) -> Json | None:
         ref = reference.get("reference") if isinstance(reference, dict) else None

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..diagnostics import Diagnostic
-from ._base import Json, OutputSet, key_of
+from ._base import OutputSet, ResourceIndex, canonical_of, key_of
 
 __all__ = ["validate_references"]
-
-_ARTIFACT_URL = "http://hl7.org/fhir/StructureDefinition/artifact-url"
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -28,25 +26,18 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
                     stack.append((f"{where}[{i}]", v))
 
 
-def canonical_of(resource: Json) -> str | None:
-    if isinstance(resource.get("url"), str):
-        return str(resource["url"])
-    for ext in resource.get("extension", []) or []:
-        if isinstance(ext, dict) and ext.get("url") == _ARTIFACT_URL:
-            return ext.get("valueUri")
-    return None
-
-
 def validate_references(output: OutputSet) -> Iterator[Diagnostic]:
     """Every Reference resolves to a resource in the output (or a contained one); no dangling urn:uuid."""
-    keys: dict[str, int] = {}
-    for resource in output.context + output.resources:
+    context = output.context
+    fresh = ResourceIndex()
+    for resource in output.resources:
         k = key_of(resource)
-        keys[k] = keys.get(k, 0) + 1
-        if keys[k] == 2:
+        fresh.add([resource])
+        if fresh.keys[k] + context.keys.get(k, 0) == 2:
             yield output.diag(k, "EK404", f"resource {k} occurs more than once", k)
-    canonicals = {c for r in output.context + output.resources if (c := canonical_of(r))}
-    bases = {c.rsplit("/", 2)[0] for c in canonicals if c.count("/") >= 3}
+    keys = set(fresh.keys) | context.keys.keys()
+    canonicals = set(fresh.canonicals) | context.canonicals.keys()
+    bases = set(fresh.bases) | context.bases.keys()
     prefixes = tuple(b + "/" for b in sorted(bases))
     listed = {id(r) for r in output.resources}
     for name, bundle in output.bundles.items():
