@@ -110,3 +110,55 @@ def test_duration_units_are_ucum_units_of_time() -> None:
     value_set = _read_package(r5_packages()[0])["http://hl7.org/fhir/ValueSet/units-of-time"]
     codes = {c["code"] for inc in value_set["compose"]["include"] for c in inc.get("concept", [])}
     assert set(DURATION_UNITS.values()) <= codes
+
+
+def test_every_fevir_code_in_the_output_is_in_the_ig_code_system() -> None:
+    """Every coding of the EBM IG's FEvIR code system 179423 in output/r5 (section codes, report and
+    summary types, variable handling) has a code and display of that code system as the IG ships it
+    (tests/fixtures/fevir-codesystem-179423.json: the IG example
+    StructureDefinition-evidence-based-medicine-on-fhir-implementa-example.json, sha256 7fab395f...)."""
+    import hashlib
+    import json
+
+    from conftest import ROOT
+
+    path = ROOT / "tests" / "fixtures" / "fevir-codesystem-179423.json"
+    assert hashlib.sha256(path.read_bytes()).hexdigest().startswith("7fab395f3b5f38fd")
+    system = json.loads(path.read_text(encoding="utf-8"))
+    assert system["resourceType"] == "CodeSystem" and system["url"] == "https://fevir.net/resources/CodeSystem/179423"
+
+    def concepts(items: list[dict]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in items:
+            out[item["code"]] = item.get("display", "")
+            out |= concepts(item.get("concept", []))
+        return out
+
+    known = concepts(system["concept"])
+    found: list[tuple[str, str, str]] = []
+
+    def scan(value: object, where: str) -> None:
+        if isinstance(value, dict):
+            if value.get("system") == system["url"]:
+                found.append((where, str(value.get("code")), str(value.get("display"))))
+            for v in value.values():
+                scan(v, where)
+        elif isinstance(value, list):
+            for v in value:
+                scan(v, where)
+
+    for file in sorted((ROOT / "output" / "r5" / "resources").glob("*.json")):
+        scan(json.loads(file.read_text(encoding="utf-8")), file.name)
+    assert {code for _, code, _ in found} >= {"EvidenceReport", "SummaryOfFindings", "outcome-measures"}
+    wrong = [(where, code, display, known.get(code)) for where, code, display in found if known.get(code) != display]
+    assert not wrong, wrong[:5]
+
+
+def test_study_reports_have_a_coded_type() -> None:
+    import json
+
+    from conftest import ROOT
+
+    for file in sorted((ROOT / "output" / "r5" / "resources").glob("Composition-*.json")):
+        report = json.loads(file.read_text(encoding="utf-8"))
+        assert report["type"]["coding"][0]["system"] == "https://fevir.net/resources/CodeSystem/179423", file.name

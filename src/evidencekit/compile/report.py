@@ -9,6 +9,8 @@ from .context import EBM, CompileContext, Json, div
 __all__ = ["compile_report"]
 
 _SECTIONS = "https://fevir.net/resources/CodeSystem/179423"
+#: the EBM IG's code for an EvidenceReport (FEvIR CodeSystem 179423, as shipped in the IG's examples)
+_TYPE = {"system": _SECTIONS, "code": "EvidenceReport", "display": "EvidenceReport"}
 
 
 def _section(code: str, display: str, title: str, entries: list[Json] | None = None,
@@ -68,7 +70,7 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
         "url": ctx.url("Composition", rid),
         "version": ctx.config.version,
         "status": "final",
-        "type": {"text": "Evidence Report"},
+        "type": {"coding": [_TYPE], "text": "Evidence Report"},
         "subject": [ctx.ref("Citation", ctx.rid("citation"), study.citation.title)],
         "date": study.date,
         "author": [{"display": ctx.config.publisher}],
