@@ -153,7 +153,10 @@ def summarize(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def conformance_report(output: Path, oracle: Oracle) -> dict[str, Any]:
-    files = sorted((output / "resources").glob("*.json")) + [output / "bundle.json", output / "transaction.json"]
+    # the knowledge, both bundles, and our SearchParameters (our extension's StructureDefinition is
+    # loaded by the oracle itself as a definition, snapshot generated: evidencekit.extensions)
+    files = sorted((output / "resources").glob("*.json")) + [output / "bundle.json", output / "transaction.json"] \
+        + sorted((output / "definitions").glob("SearchParameter-*.json"))
     results = {}
     for path in files:
         results[path.relative_to(output).as_posix()] = summarize(oracle.validate(path))

@@ -7,7 +7,9 @@ more today), an active adult DM diagnosis (ICD-10-CM M33.1x or M33.9x, or SNOMED
 methotrexate, mycophenolate mofetil, hydroxychloroquine and azathioprine in the medication
 history, and no IVIG being given — never by evaluating the service's FHIRPath:
 
-* ages at the boundaries: a day short of 18, 18 today, 19, 45, 80, 95;
+* ages at the boundaries: two days short of 18, 18 today, 19, 45, 80, 95 (two days, not one: the
+  panel is built before the calls, and a run that crosses midnight would turn "a day short" 18;
+  the exact day is tested in-process by tests/test_criteria.py);
 * diagnoses at the code boundaries: M33.1 itself and M33.10/.12/.13/.19, M33.9, SNOMED CT
   396230008; juvenile M33.00/M33.03; polymyositis M33.2 and systemic sclerosis M34.9
   (neither qualifies); clinical status active, recurrence, relapse, inactive, resolved,
@@ -32,7 +34,7 @@ from cds_client import AGENTS, ATC, CLINICAL, ICD10CM, RXNORM, SCT, product
 
 Json = dict[str, Any]
 
-AGES = {"a day short of 18": (18, -1), "18 today": (18, 0), "19": (19, 0), "45": (45, 0), "80": (80, 0),
+AGES = {"two days short of 18": (18, -2), "18 today": (18, 0), "19": (19, 0), "45": (45, 0), "80": (80, 0),
         "95": (95, 0)}
 #: (system, code, display, adult DM?, juvenile DM?); a display only where the project's terminology table
 #: or reference gives the title (test input: the service never reads displays)

@@ -195,7 +195,8 @@ def test_progress_phases_and_table(project: Path) -> None:
     assert [(r.name, r.done, r.total) for r in phases.records][:3] == [
         ("load", 2, 2), ("check", 1, 1), ("compile", 1, 1)]
     assert [r.name for r in phases.records] == ["load", "check", "compile", "validate", "write"]
-    assert phases.records[3].done == 10 and phases.records[4].done > 10
+    written = len(list((project / "output" / "r5" / "resources").glob("*.json")))
+    assert written > 0 and phases.records[3].done == written and phases.records[4].done > written
     code, out, err = _run("build", "definitions", "-o", "output", cwd=project)
     assert code == 0 and "phase" not in err and "seconds" not in err  # not a terminal: nothing
     code, out, err = _run("build", "definitions", "-o", "output", "--progress", cwd=project)

@@ -17,8 +17,9 @@ KEYS = {"code", "severity", "message", "file", "line", "column", "fhir_path"}
 def test_check_seed_text(runner: CliRunner) -> None:
     result = runner.invoke(main, ["check", str(SEED)])
     assert result.exit_code == 0
-    # 2 corroborated codes of the study, 9 of the recommendation (one ICD-10-CM code unverified)
-    assert "0 error(s), 2 warning(s)" in result.output
+    # 2 corroborated codes; 3 count units whose UCUM codes the project's terminology.yaml declares
+    # (a single file is checked alone: no terminology file beside it is read)
+    assert "0 error(s), 5 warning(s)" in result.output
     assert "EK302" in result.output and "checked 1 study definition(s)" in result.output
 
 
@@ -37,7 +38,7 @@ def test_check_json_lists_every_diagnostic(runner: CliRunner) -> None:
     assert result.exit_code == 0
     items = json.loads(result.output)
     assert all(set(item) == KEYS for item in items)
-    assert sorted(i["code"] for i in items) == ["EK208"] * 4 + ["EK302"] * 2
+    assert sorted(i["code"] for i in items) == ["EK208"] * 4 + ["EK302"] * 2 + ["EK305"] * 3
     assert all(i["file"] == "galimberti-2018-ivig-cutaneous-dm.yaml" and i["line"] for i in items)
 
 
@@ -46,7 +47,7 @@ def test_check_sarif(runner: CliRunner) -> None:
     sarif = json.loads(result.output)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
-    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {"EK208", "EK302"}
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {"EK208", "EK302", "EK305"}
     first = run["results"][0]["locations"][0]["physicalLocation"]
     assert first["artifactLocation"]["uri"].endswith(".yaml") and first["region"]["startLine"] > 0
     assert {r["level"] for r in run["results"]} == {"note", "warning"}

@@ -16,7 +16,10 @@ def test_seed_output_has_no_errors_and_report_is_current(seed_build: Path, oracl
     errors = {f: [i for i in r["issues"] if i["severity"] in ("error", "fatal")]
               for f, r in report["files"].items() if r["errors"]}
     assert report["totals"]["errors"] == 0, errors
-    assert len(report["files"]) == OUTPUT_RESOURCES + 2  # every resource, bundle.json, transaction.json
+    definitions = len(list((seed_build / "definitions").glob("SearchParameter-*.json")))
+    assert definitions == 3
+    # every resource, bundle.json, transaction.json, and our SearchParameters
+    assert len(report["files"]) == OUTPUT_RESOURCES + 2 + definitions
     committed = json.loads((ROOT / "output" / "r5" / "conformance.json").read_text())
     assert committed == report, "output/r5/conformance.json is stale: run `make conformance` and commit it"
 

@@ -53,6 +53,7 @@ def _variants(resource: dict[str, Any]) -> list[dict[str, Any]]:
         for value in _dicts(r):
             if "value" in value and "unit" in value:
                 value["code"] = "d"                                        # qty-3 (code without system)
+                value.pop("system", None)
                 return None
         return False
 

@@ -341,3 +341,64 @@ def test_a_state_file_is_trusted_only_for_what_the_server_still_holds(resources:
     result = push(resources, options, client=_client(restarted))
     assert not result.failed and sum(1 for o in result.outcomes if o.status == "resumed") == 0
     assert len(restarted.stored) == OUTPUT_RESOURCES  # nothing is missing
+
+
+class SlowSearchParameters(FakeServer):
+    """Takes its SearchParameters into use only after ``refusals`` searches by them (400 until then), or
+    never (a lenient server that ignores an unknown parameter: 200, but no parameter in its self link)."""
+
+    def __init__(self, refusals: int, lenient: bool = False) -> None:
+        super().__init__()
+        self.refusals, self.lenient, self.probes = refusals, lenient, 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        codes = {p["code"] for k, p in self.stored.items() if k.startswith("SearchParameter/")}
+        used = [c for c in codes if c in request.url.params]
+        if request.method == "GET" and used and "_id" not in request.url.params:
+            self.requests.append(request)
+            self.probes += 1
+            if self.lenient:
+                return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset",
+                                                 "link": [{"relation": "self", "url": f"{request.url.path}?_count=1"}]})
+            if self.probes <= self.refusals:
+                return httpx.Response(400, json={"resourceType": "OperationOutcome", "issue": [
+                    {"severity": "error", "code": "processing", "diagnostics": "Unknown search parameter"}]})
+            return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset",
+                                             "link": [{"relation": "self", "url": str(request.url)}]})
+        if request.method == "POST":  # no data may arrive before the parameters are in use
+            bundle = json.loads(request.content)
+            if bundle["type"] == "transaction" and any(e["resource"]["resourceType"] != "SearchParameter"
+                                                       for e in bundle["entry"]):
+                assert self.lenient or self.probes > self.refusals, "data sent before the search parameters were active"
+        return super().__call__(request)
+
+
+def test_search_parameters_are_sent_and_awaited_before_the_data(resources: list, seed_build: Path,
+                                                                sleeps: list[float]) -> None:
+    from evidencekit.publish.push import load_search_parameters
+
+    parameters = load_search_parameters(seed_build)
+    server = SlowSearchParameters(refusals=4)
+    result = push(resources, PushOptions(server=FakeServer.BASE), client=_client(server),
+                  search_parameters=parameters)
+    assert not result.failed and result.count("create") == OUTPUT_RESOURCES + len(parameters)
+    assert server.probes == 4 + len(parameters) and result.activation_seconds is not None
+    assert sleeps  # it waited between rounds of probes
+    first_data = next(i for i, r in enumerate(server.requests) if r.method == "POST"
+                      and json.loads(r.content)["type"] == "transaction"
+                      and any(e["resource"]["resourceType"] == "Evidence" for e in json.loads(r.content)["entry"]))
+    assert all(r.method != "POST" or json.loads(r.content)["type"] != "transaction"
+               or all(e["resource"]["resourceType"] == "SearchParameter" for e in json.loads(r.content)["entry"])
+               for r in server.requests[:first_data])
+
+
+@pytest.mark.parametrize("lenient", [False, True], ids=["refuses", "ignores"])
+def test_search_parameters_never_in_use_stop_the_push(resources: list, seed_build: Path, sleeps: list[float],
+                                                      lenient: bool) -> None:
+    from evidencekit.publish.push import load_search_parameters
+
+    server = SlowSearchParameters(refusals=10**6, lenient=lenient)
+    with pytest.raises(ServerRejected, match="does not search by .*Evidence\\?variable"):
+        push(resources, PushOptions(server=FakeServer.BASE, activation_timeout=0.001), client=_client(server),
+             search_parameters=load_search_parameters(seed_build))
+    assert not any(k.startswith("Evidence/") for k in server.stored)  # no data written

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from evidencekit.cli import main
-from evidencekit.publish.push import PushOptions, load_resources, plan_chunks, push, same_content
+from evidencekit.publish.push import (PushOptions, load_resources, load_search_parameters, plan_chunks, push,
+                                      same_content)
 from conftest import OUTPUT_RESOURCES
 
 
@@ -24,8 +25,83 @@ def pushed(seed_build: Path, fhir_server: str) -> dict:
     return json.loads(result.output)
 
 
-def test_first_push_creates_everything(pushed: dict) -> None:
-    assert (pushed["created"], pushed["updated"], pushed["unchanged"], pushed["failed"]) == (OUTPUT_RESOURCES, 0, 0, 0)
+def test_first_push_creates_everything(pushed: dict, seed_build: Path) -> None:
+    """The knowledge and, first, the output's SearchParameters, which the server searched by before
+    any data was written."""
+    parameters = load_search_parameters(seed_build)
+    assert len(parameters) == 3
+    assert (pushed["created"], pushed["updated"], pushed["unchanged"], pushed["failed"]) == (
+        OUTPUT_RESOURCES + len(parameters), 0, 0, 0)
+    assert pushed["search_parameters_active_after_seconds"] >= 0
+
+
+def _search(client: httpx.Client, resource_type: str, **params: str) -> list[dict]:
+    """Every resource a search returns, following the server's next links."""
+    bundle = client.get(f"/{resource_type}", params={**params, "_count": "200"},
+                        headers={"Cache-Control": "no-cache"}).json()
+    assert bundle.get("resourceType") == "Bundle", bundle
+    found = [e["resource"] for e in bundle.get("entry", [])]
+    while (link := next((x["url"] for x in bundle.get("link", []) if x["relation"] == "next"), None)):
+        bundle = client.get(link).json()
+        found += [e["resource"] for e in bundle.get("entry", [])]
+    return found
+
+
+def test_every_evidence_is_found_by_its_condition(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    """`Evidence?context=<condition>` (R5's context parameter over useContext) finds every Evidence of
+    the knowledge base, the subgroup and synthesis Evidence included; so does the intervention."""
+    evidence = {r["id"] for r in load_resources(seed_build) if r["resourceType"] == "Evidence"}
+    assert any("skin-alone" in e for e in evidence) and any("question" in e for e in evidence)
+    with httpx.Client(base_url=fhir_server, timeout=60) as client:
+        for code in ("http://snomed.info/sct|396230008", "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl|C2701"):
+            assert {r["id"] for r in _search(client, "Evidence", context=code)} >= evidence, code
+        assert _search(client, "Evidence", context="http://snomed.info/sct|73211009") == []  # diabetes: none
+        both = client.get("/Evidence", params=[("context", "http://snomed.info/sct|396230008"), ("_count", "200"),
+                                                ("context", "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl|C2701")])
+        assert {e["resource"]["id"] for e in both.json().get("entry", [])} >= evidence  # AND of both
+        summaries = _search(client, "Composition", type="https://fevir.net/resources/CodeSystem/179423|SummaryOfFindings")
+        assert [r["id"] for r in summaries] == ["ivig-refractory-cdm-question-summary-of-findings"]
+
+
+def test_certainty_is_found_from_its_evidence(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    """`ArtifactAssessment?artifact=Evidence/<id>` (our SearchParameter) returns exactly the
+    assessments about that Evidence, for every rated Evidence; `_revinclude` brings them along."""
+    resources = load_resources(seed_build)
+    about: dict[str, set[str]] = {}
+    for r in resources:
+        if r["resourceType"] == "ArtifactAssessment" and "artifactReference" in r:
+            about.setdefault(r["artifactReference"]["reference"], set()).add(r["id"])
+    rated = sorted(k for k in about if k.startswith("Evidence/"))
+    assert len(rated) >= 10
+    with httpx.Client(base_url=fhir_server, timeout=60) as client:
+        for target in rated:
+            assert {r["id"] for r in _search(client, "ArtifactAssessment", artifact=target)} == about[target], target
+        target = "Evidence/galimberti-2018-improvement-overall"
+        found = _search(client, "Evidence", _id=target.split("/")[1], _revinclude="ArtifactAssessment:artifact")
+        assert {(r["resourceType"], r["id"]) for r in found} == {("Evidence", target.split("/")[1])} | {
+            ("ArtifactAssessment", i) for i in about[target]}
+
+
+def test_citation_is_found_by_pmid_and_doi(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    citations = [r for r in load_resources(seed_build) if r["resourceType"] == "Citation"]
+    with httpx.Client(base_url=fhir_server, timeout=60) as client:
+        for citation in citations:
+            for identifier in citation["citedArtifact"]["identifier"]:
+                token = f"{identifier['system']}|{identifier['value']}"
+                for parameter in ("identifier", "cited-artifact-identifier"):
+                    found = _search(client, "Citation", **{parameter: token})
+                    assert [r["id"] for r in found] == [citation["id"]], (parameter, token)
+        assert len(_search(client, "Citation", classifier="https://meshb.nlm.nih.gov/|D003882")) == len(citations)
+
+
+def test_evidence_is_found_by_its_outcome_variable(pushed: dict, seed_build: Path, fhir_server: str) -> None:
+    resources = load_resources(seed_build)
+    variable = "EvidenceVariable/galimberti-2018-cutaneous-improvement"
+    expected = {r["id"] for r in resources if r["resourceType"] == "Evidence"
+                and any(v["observed"].get("reference") == variable for v in r["variableDefinition"])}
+    assert len(expected) == 3  # overall and the two subgroups (the finding is not Evidence)
+    with httpx.Client(base_url=fhir_server, timeout=60) as client:
+        assert {r["id"] for r in _search(client, "Evidence", variable=variable)} == expected
 
 
 def test_read_back_equals_what_was_sent(pushed: dict, seed_build: Path, fhir_server: str) -> None:

@@ -48,6 +48,8 @@ def test_question_is_checked_against_the_studies(tmp_path: Path, runner: CliRunn
 EDITS = [
     ("unknown result", "result: cdasi-difference", "result: cdasi-diff", "EK230", "result: cdasi-diff"),
     ("unknown study", "study: bounfour-2014", "study: bounfour-2015", "EK230", "study: bounfour-2015"),
+    ("a finding cited as a result", "result: improvement-overall", "result: predictors-of-response", "EK230",
+     "result: predictors-of-response"),
     ("mean difference pooled with proportions", "      method: narrative\n      reason: A randomized mean",
      "      method: meta-analysis\n      reason: A randomized mean", "EK231", "result: improvement-overall"),
     ("certainty rated down without a reason", "          reason: One trial, with CDASI analysed in 45 and 43 patients.\n", "",

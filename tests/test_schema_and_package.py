@@ -72,9 +72,13 @@ def test_npm_package(seed_build: Path) -> None:
         index = json.load(tar.extractfile("package/.index.json"))  # type: ignore[arg-type]
         inner = json.load(tar.extractfile("package/package.json"))  # type: ignore[arg-type]
     assert inner == package
-    # every resource, our extensions' StructureDefinitions (definitions/), package.json and .index.json
+    # every resource, our extension's StructureDefinition and our SearchParameters (definitions/),
+    # package.json and .index.json
+    from evidencekit.compile.search_parameters import SEARCH_PARAMETERS
+
     definitions = {p.name for p in (seed_build / "definitions").glob("*.json")}
-    assert definitions == {"StructureDefinition-derived-value.json"}
+    assert definitions == {"StructureDefinition-derived-value.json"} | {
+        f"SearchParameter-{row[0]}.json" for row in SEARCH_PARAMETERS}
     assert len(index["files"]) == OUTPUT_RESOURCES + len(definitions) == len(names) - 2
     assert {f["filename"] for f in index["files"]} == {p.name for p in (seed_build / "resources").glob("*.json")} \
         | definitions

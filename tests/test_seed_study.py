@@ -100,9 +100,23 @@ def test_subgroup_composition_counts(seed_build: Path) -> None:
 
 
 def test_finding_without_numbers(seed_build: Path) -> None:
-    stat = _evidence(seed_build, "predictors-of-response")["statistic"][0]
-    assert "no significant predictors" in stat["description"]
-    assert "quantity" not in stat
+    """A finding stated in words is not an Evidence (no blank statistic, no second 'Cutaneous DM
+    improvement' row in a listing): the outcome-measure report states it, with its source."""
+    assert not (seed_build / "resources" / "Evidence-galimberti-2018-predictors-of-response.json").exists()
+    titles = [json.loads(p.read_text())["title"] for p in (seed_build / "resources").glob("Evidence-galimberti-*")]
+    assert titles.count("Cutaneous DM improvement in Patients with refractory cutaneous dermatomyositis "
+                        "treated with IVIG") == 1
+    assert all(statistic.get("statisticType") for p in (seed_build / "resources").glob("Evidence-galimberti-*")
+               for statistic in json.loads(p.read_text())["statistic"])
+    report = json.loads((seed_build / "resources" / "Composition-galimberti-2018-outcome-measures.json").read_text())
+    results = next(s for s in report["section"] if s["code"]["coding"][0]["code"] == "results")
+    row = next(r for r in results["section"] if "no significant predictors" in r["title"])
+    assert row["focus"]["reference"] == "EvidenceVariable/galimberti-2018-cutaneous-improvement"
+    assert "section" not in row and "investigators noted that there were no significant predictors" in \
+        row["text"]["div"]
+    where = next(e for entry in _source_map(seed_build)["resources"] if entry["resource"] == "Composition/"
+                 "galimberti-2018-outcome-measures" for e in entry["elements"] if e["fhir_path"].endswith(".text"))
+    assert where["yaml_path"] == "results[8].text" and where["provenance"][0]["locator"] == "paragraph 4"
 
 
 def test_refractory_definition_and_limitations(seed_build: Path) -> None:

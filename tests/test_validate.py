@@ -116,6 +116,29 @@ def test_profile_rules(output: Path) -> None:
     assert any(p == "Evidence.variableDefinition[0].observed" for _, p in found)
 
 
+def test_measure_report_rules(output: Path) -> None:
+    """Outcome-measure report (EBM IG): a column holds at most one Evidence, of the column's profile;
+    a row's focus is a VariableDefinition; the type is fixed."""
+    def broken(r: dict[str, Any]) -> None:
+        r["type"]["coding"][0]["code"] = "EvidenceReport"
+        results = next(s for s in r["section"] if s["code"]["coding"][0]["code"] == "results")
+        row = results["section"][0]
+        comparator, intervention, comparative = row["section"]  # the IG's column order
+        comparator["entry"].append(intervention["entry"][0])      # two Evidence in one column
+        intervention["entry"] = [comparative["entry"][0]]        # a comparative Evidence as one arm's
+        results["section"][1]["focus"] = {"reference": "Group/aggarwal-2022-ivig", "type": "Group"}
+
+    assert not [d for d in validate_directory(output) if d.code == "EK403"]
+    _edit(output, "Composition-aggarwal-2022-outcome-measures.json", broken)
+    found = {(d.fhir_path, d.message.split("outcome-measure-report: ", 1)[-1]) for d in validate_directory(output)
+             if d.code == "EK403"}
+    assert found == {
+        ("Composition.type.coding", "type.coding is 1..1, fixed to OutcomeMeasureReport"),
+        ("Composition.section[2].section[0].section[0].entry", "a column holds at most one Evidence"),
+        ("Composition.section[2].section[0].section[1].entry[0]", "this column holds a non-comparative-evidence Evidence"),
+        ("Composition.section[2].section[1].focus", "a results row's focus must be a VariableDefinition")}
+
+
 def test_stale_bundle_detected(output: Path) -> None:
     path = output / "resources" / "Group-galimberti-2018-skin-alone.json"
     group = json.loads(path.read_text())

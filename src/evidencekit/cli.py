@@ -260,16 +260,24 @@ def validate_command(output: Path, fmt: str, list_skipped_invariants: bool, laye
               help="CA certificates to verify the server with (TLS is always verified).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Progress file: an interrupted push rerun with it continues where it stopped.")
+@click.option("--no-search-parameters", is_flag=True,
+              help="Do not send the output's SearchParameters first (the server then cannot search by them "
+                   "until they are added and the data reindexed).")
+@click.option("--activation-timeout", default=120.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds to wait for the server to search by the SearchParameters before the data is sent.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_progress_options
 @_guard
 def push_command(output: Path, server: str, chunk_size: int, concurrency: int, dry_run: bool, conditional: bool,
                  bearer_token_env: str | None, smart_client_id: str | None, smart_key: Path | None,
                  smart_token_url: str | None, smart_scope: str, smart_kid: str | None, timeout: float,
-                 retries: int, ca_bundle: Path | None, state_file: Path | None, fmt: str, quiet: bool,
-                 progress: bool) -> int:
-    """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently."""
-    from .publish.push import PushError, PushOptions, ServerUnreachable, load_resources, push
+                 retries: int, ca_bundle: Path | None, state_file: Path | None, no_search_parameters: bool,
+                 activation_timeout: float, fmt: str, quiet: bool, progress: bool) -> int:
+    """Load OUTPUT (output/, output/r5 or a bundle) into a FHIR R5 server, idempotently.
+
+    The output's SearchParameters go first, and the data only once the server searches by them."""
+    from .publish.push import (PushError, PushOptions, ServerUnreachable, load_resources, load_search_parameters,
+                               push)
     from .validate import LAYERS, OutputSet, validate_output
 
     if not server.startswith(("http://", "https://")):
@@ -294,12 +302,14 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
             raise click.BadParameter(str(exc), param_hint="--smart-key") from None
     options = PushOptions(server=server, chunk_size=chunk_size, concurrency=concurrency, dry_run=dry_run,
                           conditional=conditional, timeout=timeout, retries=retries, bearer_token=token,
-                          smart=smart, verify=str(ca_bundle) if ca_bundle else True, state=state_file)
+                          smart=smart, verify=str(ca_bundle) if ca_bundle else True, state=state_file,
+                          activation_timeout=activation_timeout)
     with _reporter(quiet or fmt != "text", progress) as reporter:
         try:
             with reporter.phase("load", None, "resources") as advance:
                 resources = load_resources(output)
-                advance(len(resources))
+                search_parameters = [] if no_search_parameters else load_search_parameters(output)
+                advance(len(resources) + len(search_parameters))
         except PushError as exc:
             click.echo(f"push: {exc}; nothing was sent", err=True)
             return EXIT_ERRORS
@@ -313,7 +323,7 @@ def push_command(output: Path, server: str, chunk_size: int, concurrency: int, d
             click.echo("push: the output is not valid; nothing was sent", err=True)
             return EXIT_ERRORS
         try:
-            result = push(resources, options, progress=reporter)
+            result = push(resources, options, progress=reporter, search_parameters=search_parameters)
         except ServerUnreachable as exc:
             click.echo(f"push: server unreachable: {exc}", err=True)
             return EXIT_UNREACHABLE
@@ -343,6 +353,9 @@ def _print_push_summary(result: Any, summary: dict[str, Any]) -> None:
     table.add_row(str(summary["created"]), str(summary["updated"]), str(summary["unchanged"]),
                   str(summary["failed"]), f"{summary['seconds']:.2f}", f"{summary['resources_per_second']:.1f}")
     Console(width=100).print(table)
+    if result.activation_seconds is not None:
+        click.echo(f"search parameters: the server searched by them {result.activation_seconds:.1f} s after "
+                   "they were written")
     if result.dry_run:
         for outcome in result.outcomes:
             if outcome.action != "unchanged":

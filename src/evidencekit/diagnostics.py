@@ -76,6 +76,7 @@ CODES: dict[str, str] = {
     "EK302": "code is not verified against its authoritative source",
     "EK303": "project concept or code system conflicts with the terminology library",
     "EK304": "ICD-10-CM code or title differs from the CMS release",
+    "EK305": "unit without a UCUM code",
     "EK401": "resource does not conform to the FHIR R5 model",
     "EK402": "reference does not resolve inside the output",
     "EK403": "resource violates a rule of a declared EBM profile",

@@ -5,16 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["next_link", "on_base"]
+__all__ = ["link_url", "next_link", "on_base", "self_link"]
+
+
+def link_url(bundle: Mapping[str, Any], relation: str) -> str | None:
+    """The URL of a Bundle's link with this relation (``next``, ``self``), or None."""
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == relation and isinstance(link.get("url"), str):
+            return str(link["url"])
+    return None
 
 
 def next_link(bundle: Mapping[str, Any]) -> str | None:
     """The URL of a Bundle's ``next`` link, or None on the last page."""
-    links = bundle.get("link")
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return str(link["url"])
-    return None
+    return link_url(bundle, "next")
+
+
+def self_link(bundle: Mapping[str, Any]) -> str | None:
+    """The URL of a Bundle's ``self`` link: the search as the server understood it."""
+    return link_url(bundle, "self")
 
 
 def on_base(url: str, base: str) -> bool:

@@ -23,9 +23,8 @@ from pathlib import Path
 
 from .checks import run_checks
 from .checks.questions import run_question_checks
-from .compile import CompileResult, compile_one_question, compile_study
+from .compile import CompileResult, compile_one_question, compile_study, conformance_definitions
 from .compile.context import CompiledResource
-from .compile.extensions import derived_value_definition
 from .config import Config
 from .definitions.loader import LoadedQuestion, LoadedStudy, LoadedTerminology, display_name, load_file
 from .diagnostics import Diagnostic, Severity, has_errors
@@ -281,7 +280,7 @@ class Workspace:
     def _refresh(self, started: float) -> Update:
         from .publish.writer import commit, render_output, stage
 
-        result = CompileResult(definitions=[derived_value_definition(self.config)])
+        result = CompileResult(definitions=conformance_definitions(self.config))
         studies = sorted(i for i in self.compiled if i in {s.study.id for s in self.studies.values()})
         questions = sorted(i for i in self.compiled if i not in studies)
         for ident in studies + questions:

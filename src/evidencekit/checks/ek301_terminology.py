@@ -31,6 +31,8 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
         yield from _recommendation_uses(loaded.question.recommendation)
         return
     study = loaded.study
+    for i, key in enumerate(study.citation.mesh):
+        yield key, ("citation", "mesh", i)
     for i, key in enumerate(study.design.codes):
         yield key, ("design", "codes", i)
     for i, crit in enumerate(study.population.eligibility.criteria):

@@ -2,7 +2,7 @@
 
 EK303: a project concept or code system that conflicts with the library (another display or
 system for a key the library has, a prefix bound to another URI, an unknown prefix, a review of
-a concept nobody declared). EK304: an ICD-10-CM concept whose code is not in the CMS release or
+a concept nobody declared, a unit declared with two UCUM codes). EK304: an ICD-10-CM concept whose code is not in the CMS release or
 whose display is not the release's title (the release ships in ``simple-icd-10-cm``); a project
 ICD-10-CM concept that matches the release is verified whatever status it was given.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..definitions.loader import LoadedTerminology
 from ..diagnostics import Diagnostic, Severity
-from ..terminology import ICD10CM_RELEASE, SYSTEMS, Concept, Terminology, icd10cm_title
+from ..terminology import ICD10CM_RELEASE, SYSTEMS, Concept, Terminology, Unit, icd10cm_title
 
 __all__ = ["project_terminology"]
 
@@ -37,6 +37,15 @@ def project_terminology(files: list[LoadedTerminology]) -> tuple[Terminology, li
     for loaded in files:
         for i, item in enumerate(loaded.terminology.concepts):
             problems += _add(out, loaded, i, declared)
+    for loaded in files:
+        for i, unit in enumerate(loaded.terminology.units):
+            known = out.units.get(unit.unit)
+            if known is not None and known.code != unit.code:
+                problems.append(loaded.diag("EK303", Severity.ERROR, f"unit '{unit.unit}' is already UCUM "
+                                            f"'{known.code}' ({known.source[:120]})", "units", i, "code",
+                                            hint="declare each unit once, with one code"))
+                continue
+            out.units[unit.unit] = Unit(unit.unit, unit.code, unit.source)
     for loaded in files:
         for i, review in enumerate(loaded.terminology.reviewed):
             if review.concept not in out.concepts:

@@ -22,9 +22,11 @@ from .question import compile_question
 from .summary import compile_summary
 from .recommendation import compile_recommendation
 from .report import compile_report
+from .search_parameters import search_parameter_definitions
+from .use_context import apply_use_context, focus_concepts
 from .variables import compile_variables
 
-__all__ = ["CompileResult", "compile_one_question", "compile_study", "compile_studies"]
+__all__ = ["CompileResult", "compile_one_question", "compile_study", "compile_studies", "conformance_definitions"]
 
 
 @dataclass
@@ -32,12 +34,19 @@ class CompileResult:
     """Every compiled resource, in a stable order, with its source information."""
 
     compiled: list[CompiledResource] = field(default_factory=list)
-    #: conformance resources shipped in the FHIR package only (our extensions' StructureDefinitions)
+    #: conformance resources shipped in the FHIR package (our extension's StructureDefinition, our
+    #: SearchParameters), written to ``definitions/``; push sends the SearchParameters first
     definitions: list[Json] = field(default_factory=list)
 
     @property
     def resources(self) -> list[Json]:
         return [c.resource for c in self.compiled]
+
+
+def conformance_definitions(config: Config) -> list[Json]:
+    """What the package ships besides the knowledge: our extension's StructureDefinition and our
+    SearchParameters (written to ``definitions/``)."""
+    return [derived_value_definition(config), *search_parameter_definitions(config)]
 
 
 def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]:
@@ -48,6 +57,7 @@ def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]
     resources += compile_evidence(ctx)
     resources += compile_assessments(ctx, resources)
     compile_report(ctx, resources)
+    apply_use_context(ctx.compiled, focus_concepts(loaded))
     return ctx.compiled
 
 
@@ -56,7 +66,7 @@ def compile_studies(studies: list[LoadedStudy], config: Config,
     """Compile every study, then every question (each sorted by id, so output order never depends
     on file order); questions cite the studies' Evidence, and a question's recommendation its summary
     of findings."""
-    result = CompileResult(definitions=[derived_value_definition(config)])
+    result = CompileResult(definitions=conformance_definitions(config))
     for loaded in sorted(studies, key=lambda s: s.study.id):
         result.compiled.extend(compile_study(loaded, config))
     keyed = {c.key: c.resource for c in result.compiled}  # built once; each question adds its own
@@ -76,4 +86,5 @@ def compile_one_question(question: LoadedQuestion, config: Config, keyed: Mappin
     # each step reads what the earlier ones made; a ChainMap, so `keyed` is neither copied nor changed
     compile_summary(ctx, ChainMap({c.key: c.resource for c in ctx.compiled}, keyed), by_id)
     compile_recommendation(ctx, ChainMap({c.key: c.resource for c in ctx.compiled}, keyed), by_id)
+    apply_use_context(ctx.compiled, focus_concepts(question))
     return ctx.compiled

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from ..terminology import concept, terminology
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["compile_citation"]
+
+_CLASSIFICATION_TYPE = "http://hl7.org/fhir/cited-artifact-classification-type"
+#: hl7.fhir.r5.core 5.0.0: CodeSystem-cited-artifact-classification-type, CodeSystem-citation-artifact-classifier
+_PUBLICATION_TYPE = {"system": _CLASSIFICATION_TYPE, "code": "publication-type", "display": "Publication type"}
+_MESH_HEADING = {"system": _CLASSIFICATION_TYPE, "code": "mesh-heading", "display": "MeSH heading"}
+_JOURNAL_ARTICLE = {"system": "http://hl7.org/fhir/citation-artifact-classifier", "code": "D016428",
+                    "display": "Journal Article"}
+_CHECKED = ("hl7", "ig-example", "verified")
+
+
+def _classification(ctx: CompileContext) -> list[Json]:
+    """The record's classification, which R5 servers index (``classifier``): the publication type, and
+    the MeSH descriptors the definition files it under, each only when its code is verified (or
+    reviewed by the project); an unverified one is left out (`check` reports it, EK302)."""
+    reviewed = terminology().reviewed
+    mesh = [found for key in ctx.study.citation.mesh
+            if (found := concept(key)) is not None and (found.status in _CHECKED or key in reviewed)]
+    out: list[Json] = [{"type": {"coding": [_PUBLICATION_TYPE]}, "classifier": [{"coding": [_JOURNAL_ARTICLE]}]}]
+    if mesh:
+        out.append({"type": {"coding": [_MESH_HEADING]},
+                    "classifier": [{"coding": [m.coding()],
+                                    "text": f"{m.display} (filed by the knowledge base's authors, not NLM indexing)"}
+                                   for m in mesh]})
+    return out
 
 
 
@@ -77,12 +102,14 @@ def compile_citation(ctx: CompileContext) -> Json:
                      [f"ISSN {i.value} ({i.medium})" for i in cit.journal.issn])),
         "contained": contained,
         "url": ctx.url("Citation", rid),
+        **({"identifier": [dict(i) for i in identifiers]} if identifiers else {}),
         "version": ctx.config.version,
         "name": _name(f"Citation {study.id}"),
         "title": f"Citation for {cit.title}",
         "status": study.status,
         "date": study.date,
         "publisher": ctx.config.publisher,
+        "classification": _classification(ctx),
         "summary": [{"style": {"coding": [{"system": "http://hl7.org/fhir/citation-summary-style",
                                            "code": "vancouver"}]},
                      "text": vancouver}],
@@ -139,7 +166,9 @@ def compile_citation(ctx: CompileContext) -> Json:
     for i, reg in enumerate(study.design.registrations):
         ctx.element(compiled, f"Citation.citedArtifact.relatedIdentifier[{i}].value",
                     ("design", "registrations", i, "value"), reg.value, reg.provenance)
-    for field, fhir_path in (("pmid", "Citation.citedArtifact.identifier[0].value"),
+    for field, fhir_path in (("pmid", "Citation.identifier[0].value"),
+                             ("doi", f"Citation.identifier[{1 if cit.pmid else 0}].value"),
+                             ("pmid", "Citation.citedArtifact.identifier[0].value"),
                              ("doi", f"Citation.citedArtifact.identifier[{1 if cit.pmid else 0}].value"),
                              ("volume", "Citation.citedArtifact.publicationForm[0].volume"),
                              ("issue", "Citation.citedArtifact.publicationForm[0].issue"),

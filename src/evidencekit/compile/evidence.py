@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from ..definitions.model import NOT_ESTIMABLE, RATIO_STATISTICS, Result, p_value_parts
 from ..stats import grim_proportion, wilson_interval
-from ..terminology import concept
+from ..terminology import concept, quantity_unit
 from .context import EBM, CompileContext, CompiledResource, Json, div, percent_to_fraction, provenance_note
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
@@ -159,7 +159,7 @@ class _Builder:
     def quantity(self, text: str, unit: str | None) -> Json:
         out: Json = {"value": _scaled(self.result, text)}
         if unit and not self.result.percent and self.result.statistic not in RATIO_STATISTICS:
-            out["unit"] = unit
+            out.update(quantity_unit(unit))
         return out
 
     def estimate(self, kind: str, **content: object) -> int:
@@ -216,9 +216,6 @@ def _group_statistic(ctx: CompileContext, b: _Builder, n: int | None) -> Json:
     """The statistic of a result about one group (proportion, mean, median, count, finding)."""
     result = b.result
     statistic: Json = {}
-    if result.statistic == "finding":
-        statistic["description"] = result.text
-        return statistic
     statistic["statisticType"] = {"coding": [STATISTIC_TYPES[result.statistic]]}
     if result.value is not None:
         statistic["quantity"] = b.quantity(result.value, result.unit)
@@ -345,6 +342,9 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
     else:
         assert result.population is not None
         group_title = _group_title(ctx, result.population)
+        if any(s.id == result.population for s in study.population.subgroups):
+            # a subgroup's title alone names neither the condition nor the exposure: the population's does
+            group_title += f" (subgroup of {study.population.title})"
         variables = [variable_role("population", _group_ref(ctx, result.population, variable.role == "outcome")),
                      variable_role("outcome", outcome)]
         statistic = _group_statistic(ctx, b, study.denominator_of(result))
@@ -404,7 +404,10 @@ def _compile_partition(ctx: CompileContext, index: int) -> Json:
 
 
 def compile_evidence(ctx: CompileContext) -> list[Json]:
-    """One Evidence per reported result, and one count Evidence per partition."""
+    """One Evidence per reported result with a statistic, and one count Evidence per partition.
+
+    A ``finding`` (words without a statistic) is not Evidence: the study's outcome-measure
+    report carries it (compile/report.py)."""
     out = [_compile_partition(ctx, i) for i in range(len(ctx.study.population.partitions))]
-    out += [_compile_result(ctx, i, r) for i, r in enumerate(ctx.study.results)]
+    out += [_compile_result(ctx, i, r) for i, r in enumerate(ctx.study.results) if r.statistic != "finding"]
     return out

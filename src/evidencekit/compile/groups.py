@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..definitions.model import Study
-from ..terminology import concept
+from ..terminology import concept, quantity_unit
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["coded_characteristic", "compile_groups", "exposure_group_id", "group_profile"]
@@ -83,7 +83,7 @@ def _eligibility(ctx: CompileContext) -> Json:
             if crit.comparator:
                 quantity["comparator"] = crit.comparator
             if crit.unit:
-                quantity["unit"] = crit.unit
+                quantity.update(quantity_unit(crit.unit))
             item["valueQuantity"] = quantity
         else:
             item["valueBoolean"] = True

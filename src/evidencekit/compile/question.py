@@ -18,7 +18,7 @@ from ..definitions.loader import LoadedStudy
 from ..definitions.question import QuestionOutcome
 from ..stats import count_of
 from ..synthesis import Pooled, pool_counts, pool_proportions
-from ..terminology import codeable, concept
+from ..terminology import codeable, concept, quantity_unit
 from .context import EBM, CompileContext, Json, div
 from .evidence import ESTIMATE_TYPES, STATISTIC_TYPES, derived_value, variable_role
 from .groups import coded_characteristic
@@ -142,7 +142,7 @@ def _pooled_statistic(ctx: CompileContext, outcome: QuestionOutcome, pooled: Poo
         {"type": {"coding": [ESTIMATE_TYPES["ci"]]}, "level": Decimal("0.95"),
          "range": {"low": {"value": q4(_back(pooled, statistic, low))},
                    "high": {"value": q4(_back(pooled, statistic, high))}}},
-        {"type": {"coding": [HETEROGENEITY["i2"]]}, "quantity": {"value": Decimal(f"{pooled.i2:.2f}"), "unit": "%"}},
+        {"type": {"coding": [HETEROGENEITY["i2"]]}, "quantity": {"value": Decimal(f"{pooled.i2:.2f}"), **quantity_unit("%")}},
         {"type": {"coding": [HETEROGENEITY["tau2"]]}, "quantity": {"value": q4(pooled.tau2)}},
         {"type": {"coding": [HETEROGENEITY["q"]]}, "quantity": {"value": Decimal(f"{pooled.q:.4f}")}},
     ]

@@ -452,6 +452,7 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         ratings = [(("risk_of_bias",), study.assessment.risk_of_bias)]
         ratings += [(("certainty", k), c) for k, c in enumerate(study.assessment.certainty)]
         result_ids = {r.id for r in study.results}
+        findings = {r.id for r in study.results if r.statistic == "finding"}
         rated: set[str] = set()
         for where, judged in ratings:
             for i, dom in enumerate(judged.domains):
@@ -460,6 +461,12 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         for k, certainty in enumerate(study.assessment.certainty):
             for j, ident in enumerate(certainty.results):
                 need(ident, result_ids, "result", "assessment", "certainty", k, "results", j)
+                if ident in findings:
+                    out.append(loaded.diag("EK103", Severity.ERROR,
+                                           f"result '{ident}' is a finding: it has no statistic, so no Evidence to rate",
+                                           "assessment", "certainty", k, "results", j,
+                                           hint="rate the results that carry a statistic; the report states the "
+                                                "finding in words"))
                 if ident in rated:
                     out.append(loaded.diag("EK105", Severity.ERROR, f"result '{ident}' is rated twice",
                                            "assessment", "certainty", k, "results", j,

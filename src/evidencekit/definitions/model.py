@@ -145,6 +145,9 @@ class Citation(Model):
     pmid: Annotated[str, Field(pattern=r"^[1-9]\d{0,9}$")] | None = Field(
         None, description="PubMed id, when the publication has one (most journal articles do)")
     language: Literal["en"] = "en"
+    mesh: list[Annotated[str, Field(pattern=r"^mesh:[A-Z]\d{6,9}$")]] = Field(
+        default_factory=list, description="MeSH descriptors (terminology keys, e.g. mesh:D003882) the knowledge "
+                                          "base files this citation under; only verified ones are emitted")
     provenance: list[Provenance] = Field(min_length=1)
 
 

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from .model import DateText, Model, Text
 
-__all__ = ["ProjectConcept", "Review", "ReviewedConcept", "TerminologyDefinition"]
+__all__ = ["ProjectConcept", "ProjectUnit", "Review", "ReviewedConcept", "TerminologyDefinition"]
 
 _PREFIX = r"^[a-z][a-z0-9-]{0,19}$"
 _CODE = r"^[^\s:]([^\s]{0,62}[^\s])?$"
@@ -52,6 +52,27 @@ class ReviewedConcept(Review):
     concept: str = Field(pattern=r"^[a-z][a-z0-9-]{0,19}:[^\s]{1,64}$", description="its key, e.g. rxnorm:6851")
 
 
+class ProjectUnit(Model):
+    """A unit the definitions write (``unit: cycles``) and its UCUM code."""
+
+    unit: Text = Field(max_length=100, description="the unit as results and criteria write it, e.g. cycles")
+    code: str = Field(pattern=r"^[!-~]{1,40}$", description="its UCUM code (case-sensitive), e.g. d, mg/dL, "
+                                                               "or 1 for a count (the unit text says of what)")
+    source: Text = Field(max_length=1000, description="where the code was read or how it was formed, e.g. "
+                                                      "UCUM unit 1 (a count)")
+
+    @model_validator(mode="after")
+    def _braces(self) -> "ProjectUnit":
+        depth = 0
+        for ch in self.code:
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            if depth not in (0, 1):
+                raise ValueError(f"UCUM code {self.code!r}: annotations are {{...}}, not nested or unbalanced")
+        if depth:
+            raise ValueError(f"UCUM code {self.code!r}: an annotation is not closed")
+        return self
+
+
 class TerminologyDefinition(Model):
     """A terminology file: one file among the definitions with ``kind: terminology``."""
 
@@ -62,6 +83,8 @@ class TerminologyDefinition(Model):
     concepts: list[ProjectConcept] = Field(default_factory=list)
     reviewed: list[ReviewedConcept] = Field(default_factory=list, description="built-in concepts the project "
                                                                               "has reviewed")
+    units: list[ProjectUnit] = Field(default_factory=list, description="UCUM codes of the units the project's "
+                                                                       "results and criteria use")
 
     @model_validator(mode="after")
     def _shape(self) -> "TerminologyDefinition":

@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Iterator, Literal
 
-__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "Terminology", "codeable",
-           "concept", "duration_unit", "icd10cm_title", "terminology", "using"]
+__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "Terminology", "UCUM", "UNITS",
+           "Unit", "codeable", "concept", "duration_unit", "icd10cm_title", "quantity_unit", "terminology", "using"]
 
 Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
@@ -161,8 +161,28 @@ DESIGN_KINDS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
                                    "forbids": (("SEVCO:01003", "SEVCO:01023", "SEVCO:01016"),)},
 }
 
+UCUM = "http://unitsofmeasure.org"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit as definitions write it ('days') and its UCUM code ('d'), with where the code was read."""
+
+    text: str
+    code: str
+    source: str
+
+
+_UNITS_OF_TIME = "hl7.fhir.r5.core 5.0.0 package, ValueSet-units-of-time.json (UCUM codes)"
+#: the units every project knows: the units of time of FHIR's units-of-time value set, and percent
+UNITS: dict[str, Unit] = {
+    **{text: Unit(text, code, _UNITS_OF_TIME) for text, code in (
+        ("seconds", "s"), ("minutes", "min"), ("hours", "h"), ("days", "d"), ("weeks", "wk"), ("months", "mo"),
+        ("years", "a"))},
+    "%": Unit("%", "%", "UCUM 2.1, dimensionless units, 'percent': https://ucum.org/ucum"),
+}
 #: UCUM codes of the units a timepoint may use (hl7.fhir.r5.core 5.0.0 ValueSet-units-of-time).
-DURATION_UNITS = {"days": "d", "weeks": "wk", "months": "mo", "years": "a"}
+DURATION_UNITS = {text: UNITS[text].code for text in ("days", "weeks", "months", "years")}
 
 
 def duration_unit(unit: str) -> str:
@@ -178,6 +198,8 @@ class Terminology:
     systems: dict[str, str] = field(default_factory=lambda: dict(SYSTEMS))
     #: keys the project has reviewed: `check` no longer reports their uses
     reviewed: set[str] = field(default_factory=set)
+    #: unit text -> its UCUM code (the built-in units plus the project's ``units:``)
+    units: dict[str, Unit] = field(default_factory=lambda: dict(UNITS))
 
     def get(self, key: str) -> Concept | None:
         return self.concepts.get(key)
@@ -205,6 +227,13 @@ def using(active: Terminology) -> Iterator[Terminology]:
 def concept(key: str) -> Concept | None:
     """The concept for a key such as ``sct:396230008``, or None if unknown."""
     return _active.get().get(key)
+
+
+def quantity_unit(text: str) -> dict[str, str]:
+    """A Quantity's unit elements: the authored text, and the UCUM system and code when the build's
+    terminology knows the unit (otherwise text only; `check` reports it as EK305)."""
+    found = _active.get().units.get(text)
+    return {"unit": text} if found is None else {"unit": text, "system": UCUM, "code": found.code}
 
 
 def icd10cm_title(code: str) -> str | None:

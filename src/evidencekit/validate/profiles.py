@@ -249,6 +249,58 @@ def summary_of_findings(r: Json, resolve: Resolver) -> Iterator[Problem]:
             yield f"Composition.section[{i}].section", "summary-of-findings: outcomeEntry.section is 1..*"
 
 
+_COLUMNS = {"evidence-with-comparator-alone": "non-comparative-evidence",
+            "evidence-with-intervention-alone": "non-comparative-evidence",
+            "evidence-with-total-group": "non-comparative-evidence",
+            "evidence-with-intervention-vs-comparator": "comparative-evidence"}
+_NON_COMPARATIVE = {"non-comparative-evidence", "intervention-only-evidence", "comparator-only-evidence",
+                    "baseline-measure-evidence", "participant-flow-evidence"}
+
+
+def _measure_report(kind: str, report_type: str, r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """OutcomeMeasureReport / BaselineMeasureReport: the fixed type; a results section whose rows
+    (1..*) each focus on a VariableDefinition and hold at most one Evidence per column, of the
+    column's profile."""
+    codings = r.get("type", {}).get("coding", [])
+    if len(codings) != 1 or (codings[0].get("system"), codings[0].get("code")) != (_SOF, report_type):
+        yield "Composition.type.coding", f"{kind}: type.coding is 1..1, fixed to {report_type}"
+    for i, section in enumerate(r.get("section", [])):
+        if (_SOF, "results") not in _codes(section.get("code")):
+            continue
+        rows = section.get("section", [])
+        if not rows:
+            yield f"Composition.section[{i}].section", f"{kind}: results.section is 1..*"
+        for j, row in enumerate(rows):
+            at = f"Composition.section[{i}].section[{j}]"
+            target = resolve(row.get("focus", {}))
+            if target is not None and not _profiles(target) & {"variable-definition", "group-assignment"}:
+                yield f"{at}.focus", f"{kind}: a results row's focus must be a VariableDefinition"
+            for k, column in enumerate(row.get("section", [])):
+                wanted = next((_COLUMNS[code] for system, code in _codes(column.get("code")) if system == _SOF
+                               and code in _COLUMNS), None)
+                if wanted is None:
+                    continue
+                entries = column.get("entry", [])
+                if len(entries) > 1:
+                    yield f"{at}.section[{k}].entry", f"{kind}: a column holds at most one Evidence"
+                if kind == "baseline-measure-report":
+                    wanted = "comparative-baseline-measure-evidence" if wanted == "comparative-evidence" \
+                        else "baseline-measure-evidence"
+                allowed = _NON_COMPARATIVE if wanted == "non-comparative-evidence" else {wanted}
+                for m, entry in enumerate(entries):
+                    evidence = resolve(entry)
+                    if evidence is not None and not _profiles(evidence) & allowed:
+                        yield f"{at}.section[{k}].entry[{m}]", f"{kind}: this column holds a {wanted} Evidence"
+
+
+def outcome_measure_report(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    yield from _measure_report("outcome-measure-report", "OutcomeMeasureReport", r, resolve)
+
+
+def baseline_measure_report(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    yield from _measure_report("baseline-measure-report", "BaselineMeasureReport", r, resolve)
+
+
 def risk_of_bias(r: Json, resolve: Resolver) -> Iterator[Problem]:
     target = r.get("artifactReference")
     if target is None:
@@ -283,6 +335,8 @@ PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ..
     "study-eligibility-criteria": (cohort_definition,),
     "evidence-report": (evidence_report,),
     "summary-of-findings": (evidence_report, summary_of_findings),
+    "outcome-measure-report": (evidence_report, outcome_measure_report),
+    "baseline-measure-report": (evidence_report, baseline_measure_report),
     "risk-of-bias": (risk_of_bias,),
     "certainty-of-evidence": (),
 }

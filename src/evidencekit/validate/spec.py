@@ -174,7 +174,10 @@ class Spec:
         self._invariants(node, element, fpath, context, out)
         if base == "Coding" and isinstance(node.get("system"), str) and node["system"] in self.codesystems:
             code = node.get("code")
-            if code is None or code not in self.codesystems[node["system"]]:
+            # no code: the HL7 validator rejects it inside a CodeableConcept ("Unknown code 'system#null'")
+            # but only warns (cod-1) on an element typed Coding, such as UsageContext.code
+            in_concept = fpath.rsplit(".", 1)[-1].startswith("coding")
+            if (code is not None or in_concept) and code not in self.codesystems[node["system"]]:
                 out.append(Finding("bindings", "EK406", Severity.ERROR,
                                    f"unknown code '{code}' in code system {node['system']}", fpath))
         plain, choices, required = self._index(tname, base)

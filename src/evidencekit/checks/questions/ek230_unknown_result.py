@@ -11,7 +11,8 @@ def ek230_unknown_result(question: LoadedQuestion, studies: dict[str, LoadedStud
     """Question cites a study or result that is not defined.
 
     Every result a question's outcome uses names a study definition (its `id`)
-    and one of that study's results; the numbers stay in the study definition.
+    and one of that study's results with a statistic (a `finding` is words only and
+    compiles to no Evidence); the numbers stay in the study definition.
 
     Reference: GRADE Handbook section 5 (a summary of findings rests on the
     studies' own results); evidencekit design, "Truth to the source".
@@ -35,7 +36,14 @@ def ek230_unknown_result(question: LoadedQuestion, studies: dict[str, LoadedStud
                                     f"defined studies: {', '.join(sorted(studies)) or 'none'}")
                 continue
             results = [r.id for r in loaded.study.results]
-            if cited.result not in results:
+            finding = next((r for r in loaded.study.results if r.id == cited.result and r.statistic == "finding"), None)
+            if finding is not None:
+                yield question.diag("EK230", Severity.ERROR,
+                                    f"study '{cited.study}' result '{cited.result}' is a finding (words, no "
+                                    "statistic): it compiles to no Evidence a body of evidence can cite", *path,
+                                    "result", hint="cite a result with a statistic; the study's outcome-measure "
+                                                   "report states the finding")
+            elif cited.result not in results:
                 close = difflib.get_close_matches(cited.result, results, n=1)
                 yield question.diag("EK230", Severity.ERROR,
                                     f"study '{cited.study}' has no result '{cited.result}'", *path, "result",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .model import Json, PushError
 
-__all__ = ["load_resources"]
+__all__ = ["load_resources", "load_search_parameters"]
 
 
 def load_resources(output: Path) -> list[Json]:
@@ -33,4 +33,24 @@ def load_resources(output: Path) -> list[Json]:
     if output.is_file():
         entries = loaded[0].get("entry", []) if loaded[0]["resourceType"] == "Bundle" else [{"resource": loaded[0]}]
         loaded = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return loaded
+
+
+def load_search_parameters(output: Path) -> list[Json]:
+    """The SearchParameters a built output ships (``definitions/SearchParameter-*.json``), which push
+    sends before the data; none for a bundle file (it holds the knowledge only)."""
+    if output.is_dir() and (output / "r5").is_dir():
+        output = output / "r5"
+    if not output.is_dir():
+        return []
+    loaded = []
+    for path in sorted((output / "definitions").glob("SearchParameter-*.json")):
+        try:
+            data = json.loads(path.read_bytes(), parse_float=Decimal)
+        except (OSError, ValueError) as exc:
+            raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
+        if not isinstance(data, dict) or data.get("resourceType") != "SearchParameter" \
+                or not isinstance(data.get("code"), str) or not isinstance(data.get("base"), list):
+            raise PushError(f"{path}: not a SearchParameter with a code and a base")
+        loaded.append(data)
     return loaded

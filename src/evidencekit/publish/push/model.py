@@ -38,6 +38,7 @@ class PushOptions:
     smart: Any = field(default=None, repr=False)  # a SmartAuth, for SMART Backend Services
     verify: bool | str = True
     state: Path | None = None  # resumable progress file (see PushState)
+    activation_timeout: float = 120.0  # seconds to wait for the server to search by new SearchParameters
 
 
 @dataclass
@@ -54,6 +55,7 @@ class PushResult:
     seconds: float = 0.0
     requests: int = 0
     dry_run: bool = False
+    activation_seconds: float | None = None  # until the server searched by the pushed SearchParameters
 
     def count(self, action: str) -> int:
         return sum(1 for o in self.outcomes if o.action == action)
@@ -67,5 +69,7 @@ class PushResult:
         return {"created": self.count("create"), "updated": self.count("update"),
                 "unchanged": self.count("unchanged"), "failed": len(self.failed), "dry_run": self.dry_run,
                 "seconds": round(self.seconds, 3), "requests": self.requests,
+                **({"search_parameters_active_after_seconds": round(self.activation_seconds, 1)}
+                   if self.activation_seconds is not None else {}),
                 "resources_per_second": round(sent / self.seconds, 1) if self.seconds and sent else 0.0,
                 "failures": [{"resource": o.key, "status": o.status, "issues": o.issues} for o in self.failed]}
