@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-tools bench bench-push install schema clean conformance agreement r5-spec fhir-server
+.PHONY: run test test-tools bench bench-push install schema clean conformance agreement r5-spec fhir-server screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +14,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Build the definitions into output/r5 and print a summary.
+## Build the definitions into output/r5, print a summary, and write the evidence report site to output/site.
 run: $(STAMP)
 	$(VENV)/bin/evidencekit build definitions -o output
+	$(VENV)/bin/evidencekit report output
 
-## Tools the tests start themselves (Debian packages): redis-server for the replay-cache replicas test.
+## Screenshots of the site's main pages for docs/ (needs the browser tools: make test-tools).
+screenshots: $(STAMP) test-tools
+	$(PY) tests/site_browser.py output/site
+
+## Tools the tests start themselves (Debian packages): redis-server for the replay-cache replicas test,
+## chromium for the site's browser tests; axe-core from npm (tests/site-tools, pinned by its lock file).
 test-tools:
 	@command -v redis-server >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server >/dev/null; } || \
 	  echo "redis-server is missing: install Debian's redis-server (the replicas test fails in CI without it)"
+	@[ -x /usr/bin/chromium ] || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium is missing: install Debian's chromium (the site's browser tests fail in CI without it)"
+	@[ -f tests/site-tools/node_modules/axe-core/axe.min.js ] || { command -v npm >/dev/null && \
+	  (cd tests/site-tools && npm ci --no-audit --no-fund --silent); } || \
+	  echo "npm is missing: axe-core cannot be installed (the accessibility test fails in CI without it)"
 
 ## The whole test suite (CI runs this with CI=true).
 test: $(STAMP) test-tools
@@ -33,6 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/cds_bench.py --output benchmarks/cds-results.json
 	$(PY) benchmarks/panel_bench.py --output benchmarks/panel-results.json
 	$(PY) benchmarks/watch_bench.py --output benchmarks/watch-results.json
+	$(PY) benchmarks/site_bench.py --output benchmarks/site-results.json
 	$(PY) benchmarks/run.py --output benchmarks/results.md
 
 ## Validate output/r5 with the official validator (Java 17, Maven, npm); writes output/r5/conformance.json.

@@ -272,6 +272,7 @@ def main() -> None:
         *_cds_lines(),
         *_panel_lines(),
         *_watch_lines(),
+        *_site_lines(),
     ]
     args.output.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.output}")
@@ -368,6 +369,21 @@ def _watch_lines() -> list[str]:
             f"phases recorded {r['build_phases_seconds']:.1f} s (×{r['phases_ratio']:.3f}), rich display drawn "
             f"{r['build_progress_seconds']:.1f} s (×{r['progress_ratio']:.3f}). `--quiet`, and output that is not "
             "a terminal, use no reporter at all.", ""]
+
+
+def _site_lines() -> list[str]:
+    """The evidence report site on the corpus (`benchmarks/site_bench.py`) from its results file."""
+    path = ROOT / "benchmarks" / "site-results.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    met = "met" if r["site_s"] < r["build_s"] else "**not met**"
+    return ["## The evidence report site (`benchmarks/site_bench.py`)", "",
+            f"{r['studies']:,} studies and {r['questions']} questions ({r['resources']:,} resources), "
+            f"{r['machine']}, {r['date']}, one run, each command in a fresh process: `evidencekit build` "
+            f"{r['build_s']:.1f} s, then `evidencekit report` on its output {r['site_s']:.1f} s "
+            f"({r['pages']:,} pages, {r['plots']:,} forest plots, {r['site_mib']} MiB) = ×{r['ratio']:.2f} of "
+            f"the build; goal: less than the build ({met}).", ""]
 
 
 def _panel_lines() -> list[str]:

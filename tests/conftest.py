@@ -105,3 +105,15 @@ def r5_packages() -> list[Path]:
                            check=True, capture_output=True, timeout=600)
         paths.append(cached)
     return paths
+
+
+@pytest.fixture(scope="session")
+def built_site(seed_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`evidencekit report` of the seed build (with the definitions' check findings), once."""
+    from evidencekit.cli import main
+
+    target = tmp_path_factory.mktemp("site") / "site"
+    result = CliRunner().invoke(main, ["report", str(seed_build), "-o", str(target), "--definitions",
+                                       str(DEFINITIONS)])
+    assert result.exit_code == 0, result.output
+    return target

@@ -3,6 +3,8 @@ diagnostic and exit 1, with no traceback and the previous output untouched."""
 
 from __future__ import annotations
 
+import json
+
 import shutil
 import subprocess
 import sys
@@ -89,3 +91,14 @@ def test_the_largest_allowed_population_is_checked_in_bounded_time(tmp_path: Pat
     assert result.returncode in (0, 1), result.stderr[-500:]
     assert "Traceback" not in result.stdout + result.stderr
     assert "every N from" in result.stdout  # the unknown-denominator mean: the untestable Ns are summarised
+    # a mean with 10 decimals (the most a number may have): the search for its unknown N stops at 10,000
+    # (it went on to N = 10,000,000, about 200 s), and the message stays short
+    precise = text.replace("    value: 1.82\n", "    value: 1.8200000001\n", 1)
+    assert precise != text
+    directory = _seed_only(tmp_path / "precise", precise)
+    result = subprocess.run([str(exe), "check", "--show-info", "--format", "json", str(directory)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr[-500:]
+    message = next(d["message"] for d in json.loads(result.stdout) if "cycles-to-improvement" in d["message"]
+                   and d["code"] == "EK208" and "not searched" in d["message"])
+    assert "N from 10001 to 10000000 not searched" in message and len(message) < 600

@@ -413,12 +413,15 @@ def _list_skipped(output: Path) -> int:
 @click.option("--terminology-server", metavar="URL",
               help="FHIR terminology server: every ValueSet of the knowledge is expanded there once, at start-up "
                    "(ValueSet/$expand?url=...); one it cannot expand stops the start.")
+@click.option("--site", "site", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also serve this evidence report site (from `evidencekit report`) read-only at /site/.")
 @_guard
 def serve_command(output: Path, host: str, port: int, public_url: str | None, trust_file: Path | None,
                   insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: tuple[str, ...],
                   max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None,
                   allow_http_fhir_server: bool, allow_fhir_servers: tuple[str, ...], replay_cache: str,
-                  log_level: str, expansion_files: tuple[Path, ...], terminology_server: str | None) -> int:
+                  log_level: str, expansion_files: tuple[Path, ...], terminology_server: str | None,
+                  site: Path | None) -> int:
     """Run a CDS Hooks 2.0 service from the compiled knowledge in OUTPUT."""
     from .serve import serve
 
@@ -427,7 +430,35 @@ def serve_command(output: Path, host: str, port: int, public_url: str | None, tr
                  cors_origins=list(cors_origins), max_body=max_body, ssl_certfile=ssl_certfile,
                  ssl_keyfile=ssl_keyfile, allow_http_fhir=allow_http_fhir_server,
                  fhir_servers=list(allow_fhir_servers), replay_cache=replay_cache, log_level=log_level,
-                 expansions=list(expansion_files), terminology_server=terminology_server)
+                 expansions=list(expansion_files), terminology_server=terminology_server, site=site)
+
+
+@main.command("report")
+@click.argument("output", default="output", type=click.Path(path_type=Path))
+@click.option("-o", "--site", "site", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the site (default: OUTPUT/site).")
+@click.option("--definitions", "definitions", type=click.Path(path_type=Path), default="definitions",
+              show_default=True, help="Definitions to check, for each study page's findings of `check` "
+                                      "(left out when the directory does not exist).")
+@_guard
+def report_command(output: Path, site: Path | None, definitions: Path) -> int:
+    """Write the evidence report site (HTML) from the built FHIR output in OUTPUT."""
+    from .pages import build_site
+
+    knowledge = output / "r5" if (output / "r5").is_dir() else output
+    if not (knowledge / "resources").is_dir() or not (knowledge / "source-map.json").is_file():
+        click.echo(f"evidencekit report: no built output in {output} (run `evidencekit build` first)", err=True)
+        return EXIT_USAGE
+    diagnostics = None
+    if definitions.exists():
+        from .pipeline import check
+
+        diagnostics = check(definitions).diagnostics
+    target = site if site is not None else (output if knowledge != output else output.parent) / "site"
+    result = build_site(knowledge, target, diagnostics)
+    click.echo(f"wrote {len(result.pages)} page(s) and {result.plots} forest plot(s) to {target} "
+               f"in {result.seconds:.1f} s; open {target / 'index.html'}")
+    return EXIT_OK
 
 
 @main.command("init")

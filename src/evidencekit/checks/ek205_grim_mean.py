@@ -8,8 +8,23 @@ from ..stats import decimals, grim_mean
 from ._base import denominator_of, results_with_index
 
 
-def _ranges(values: list[int]) -> str:
-    return ", ".join(str(v) for v in values) if values else "none"
+#: the Ns searched for a mean whose denominator is unknown (each is a GRIM test; the search stays
+#: bounded whatever the population size and the mean's precision)
+SEARCHED = 10_000
+
+
+def _ranges(values: list[int], most: int = 20) -> str:
+    """'3, 5-9, 12' (consecutive runs joined; at most ``most`` runs, then how many more)."""
+    runs: list[list[int]] = []
+    for value in values:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+    if len(parts) > most:
+        parts = parts[:most] + [f"and {len(parts) - most} more range(s)"]
+    return ", ".join(parts) if parts else "none"
 
 
 def ek205_grim_mean(loaded: LoadedStudy) -> Iterator[Diagnostic]:
@@ -41,10 +56,17 @@ def ek205_grim_mean(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         n = denominator_of(loaded, result)
         if n is None:
             ceiling = loaded.study.population_ids().get(result.population) or 0
-            # from N = 10^decimals on, every N gives some whole-number total: search below it only
-            bound = min(ceiling, 10 ** decimals(result.value) - 1)
+            # from N = 10^decimals on, every N gives some whole-number total: search below it only,
+            # and at most SEARCHED of them
+            every_from = 10 ** decimals(result.value)
+            bound = min(ceiling, every_from - 1, SEARCHED)
             possible = [m for m in range(1, bound + 1) if grim_mean(result.value, m)[1]]
-            rest = f" and every N from {bound + 1} to {ceiling}" if bound < ceiling else ""
+            rest = ""
+            if bound < min(ceiling, every_from - 1):
+                rest = (f"; N from {bound + 1} to {min(ceiling, every_from - 1)} not searched"
+                        + (f", and every N from {every_from} to {ceiling} can" if every_from <= ceiling else ""))
+            elif bound < ceiling:
+                rest = f" and every N from {bound + 1} to {ceiling}"
             yield loaded.diag("EK208", Severity.INFO,
                               f"result '{result.id}': GRIM for the mean not testable, the denominator "
                               f"is unknown; of N = 1..{ceiling}, only {_ranges(possible)}{rest} can give a "

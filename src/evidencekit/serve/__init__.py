@@ -37,7 +37,8 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
           insecure_no_auth: bool, fhir_base: str | None, source_url: str | None, cors_origins: list[str],
           max_body: int, ssl_certfile: str | None, ssl_keyfile: str | None, allow_http_fhir: bool,
           fhir_servers: list[str] | None = None, replay_cache: str = "memory", log_level: str = "info",
-          expansions: list[Path] | None = None, terminology_server: str | None = None) -> int:
+          expansions: list[Path] | None = None, terminology_server: str | None = None,
+          site: Path | None = None) -> int:
     """Check the settings, load the knowledge and run uvicorn until interrupted."""
     import uvicorn
 
@@ -65,6 +66,8 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
         trust = load_trust(trust_file, make_replay_cache(replay_cache)) if trust_file is not None else None
     except (KnowledgeError, TrustFileError, ReplayCacheError) as exc:
         return refuse(str(exc))
+    if site is not None and not (site / "index.html").is_file():
+        return refuse(f"--site {site}: no index.html there (run `evidencekit report` first)")
     if not knowledge.services:
         return refuse(f"no eca-rule PlanDefinition in {knowledge_dir(output)}: add a recommendation and build")
     if insecure_no_auth:
@@ -73,7 +76,7 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
     scheme = "https" if tls else "http"
     settings = Settings(public_url=public_url or f"{scheme}://{host}:{port}", trust=trust, fhir_base=fhir_base,
                         source_url=source_url, cors_origins=cors_origins, max_body=max_body,
-                        allow_http_fhir=allow_http_fhir, fhir_servers=list(fhir_servers or []))
+                        allow_http_fhir=allow_http_fhir, fhir_servers=list(fhir_servers or []), site=site)
     for url in settings.fhir_servers:
         if not url.startswith(("https://", "http://")):
             return refuse(f"--allow-fhir-server {url[:100]}: give an http(s) base URL")
@@ -87,6 +90,8 @@ def serve(output: Path, *, host: str, port: int, public_url: str | None, trust_f
                    err=True)
         for why in knowledge.value_sets.declined:
             click.secho(f"WARNING: not expanded, matched by its compose only: {why}", fg="yellow", err=True)
+    if site is not None:
+        click.echo(f"evidence report: {settings.public_url}/site/ (read-only)", err=True)
     click.echo(f"CDS Hooks discovery: {settings.public_url}/cds-services "
                f"({len(knowledge.services)} service(s): {', '.join(knowledge.services)})", err=True)
     uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,

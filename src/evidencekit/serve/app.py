@@ -9,6 +9,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -45,6 +46,7 @@ class Settings:
     fetch_timeout: float = 10.0
     max_pages: int = 50
     transport: Any = None  # an httpx transport for the EHR's FHIR server (tests inject faults here)
+    site: Path | None = None  # --site: the evidence report site, served read-only at /site/
 
 
 _FHIR_SERVER = re.compile(HTTPS_URL)
@@ -55,6 +57,26 @@ def _fhir_server_ok(url: str, allow_http: bool) -> bool:
     if allow_http and url.startswith("http://"):
         url = "https://" + url[len("http://"):]
     return len(url) <= 2000 and _FHIR_SERVER.match(url) is not None
+
+
+#: the site's pages need nothing but themselves: no script, no other origin
+_SITE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                                           "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def _mount_site(app: FastAPI, site: Path) -> None:
+    """The evidence report at /site/ (GET and HEAD only; no symlink is followed out of it)."""
+    from starlette.staticfiles import StaticFiles
+
+    app.mount("/site", StaticFiles(directory=site, html=True, follow_symlink=False), name="site")
+
+    @app.middleware("http")
+    async def site_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        if request.url.path == "/site" or request.url.path.startswith("/site/"):
+            response.headers.update(_SITE_HEADERS)
+        return response
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -146,6 +168,9 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["Authorization", "Content-Type"])
+
+    if settings.site is not None:
+        _mount_site(app, settings.site)
 
     @app.exception_handler(_Refused)
     async def refused(_request: Request, exc: _Refused) -> Response:
