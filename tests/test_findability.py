@@ -115,3 +115,27 @@ def test_search_parameters_ship_in_the_package(seed_build: Path) -> None:
     for resource in found.values():
         model.model_validate(resource)
         assert resource["url"].startswith("http://example.org/fhir/evidencekit/SearchParameter/")
+
+
+def test_every_quantity_with_a_unit_is_ucum_coded(seed_build: Path) -> None:
+    """Units are machine-readable: every Quantity the output gives a unit carries UCUM's system and a
+    code — the built-in units of time and %, and the counts definitions/terminology.yaml declares as 1."""
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "value" in value and "unit" in value:
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for resource in _resources(seed_build):
+        walk(resource)
+    assert len(found) > 20
+    assert all(q.get("system") == "http://unitsofmeasure.org" and q.get("code") for q in found), \
+        [q for q in found if "code" not in q][:3]
+    codes = {(q["unit"], q["code"]) for q in found}
+    assert {("days", "d"), ("years", "a"), ("weeks", "wk"), ("cycles", "1")} <= codes
