@@ -206,3 +206,23 @@ def test_serve_site_read_only(site: Path, seed_build: Path, tmp_path: Path) -> N
             assert client.get("/cds-services").status_code == 401
     finally:
         (site / "leak.txt").unlink()
+
+
+def test_a_pooled_estimate_is_a_diamond_on_its_studies_axis(tmp_path: Path) -> None:
+    """The IVIG question with its skin-activity proportions pooled (the meta-analysis of
+    tests/test_questions.py): the proportions' forest plot ends with the pooled diamond and its CI."""
+    from test_questions import POOLED, _build
+
+    resources = _build(tmp_path, CliRunner(), POOLED)
+    site = tmp_path / "site"
+    result = CliRunner().invoke(main, ["report", str(resources.parent), "-o", str(site), "--definitions",
+                                       str(tmp_path / "none")])
+    assert result.exit_code == 0, result.output
+    page = (site / "questions" / "ivig-refractory-cdm-question.html").read_text()
+    svgs = [s for s in re.findall(r"<svg.*?</svg>", page, re.S) if "Skin disease activity (Proportion" in s]
+    assert len(svgs) == 1
+    pooled = json.loads((resources / "Evidence-ivig-refractory-cdm-question-skin-activity.json").read_text(),
+                        parse_float=Decimal)["statistic"][0]
+    assert svgs[0].count('id="estimate-pooled"') == 1 and svgs[0].count('id="ci-pooled"') == 1
+    assert f"Pooled: {format(pooled['quantity']['value'].scaleb(2), 'f')}" in svgs[0]
+    assert svgs[0].count('id="estimate-') == 3  # the two studies and the pooled estimate
