@@ -104,12 +104,16 @@ def test_design_kinds_only_name_study_design_codes_we_know() -> None:
 
 def test_duration_units_are_ucum_units_of_time() -> None:
     from conftest import r5_packages
-    from evidencekit.terminology import DURATION_UNITS
+    from evidencekit.definitions.model import Duration
+    from evidencekit.terminology import UCUM, UNITS
     from evidencekit.validate.generate_spec import _read_package
 
     value_set = _read_package(r5_packages()[0])["http://hl7.org/fhir/ValueSet/units-of-time"]
     codes = {c["code"] for inc in value_set["compose"]["include"] for c in inc.get("concept", [])}
-    assert set(DURATION_UNITS.values()) <= codes
+    assert {inc["system"] for inc in value_set["compose"]["include"]} == {UCUM}
+    time_units = {text: unit.code for text, unit in UNITS.items() if text != "%"}
+    assert set(time_units.values()) == codes  # every unit of time FHIR lists, and only those
+    assert set(Duration.model_fields["unit"].annotation.__args__) <= set(time_units)  # what timepoints allow
 
 
 def test_every_fevir_code_in_the_output_is_in_the_ig_code_system() -> None:

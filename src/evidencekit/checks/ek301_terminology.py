@@ -123,10 +123,10 @@ def ek302_unverified_code(loaded: LoadedStudy | LoadedQuestion) -> Iterator[Diag
 
         concepts: [ncit:C2701]       # VERIFIED
     """
-    reviewed = terminology().reviewed
+    active = terminology()
     for key, path in concept_uses(loaded):
-        found = concept(key)
-        if found is not None and found.status in ("corroborated", "unverified") and key not in reviewed:
+        found = active.unchecked(key)
+        if found is not None:
             yield loaded.diag("EK302", Severity.WARNING,
                               f"code '{key}' ({found.display}) is {found.status}, not verified: {found.source}",
                               *path, hint="verify it against the code system's release; once checked, list it under `reviewed:` in a "

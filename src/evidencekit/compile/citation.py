@@ -13,16 +13,15 @@ _PUBLICATION_TYPE = {"system": _CLASSIFICATION_TYPE, "code": "publication-type",
 _MESH_HEADING = {"system": _CLASSIFICATION_TYPE, "code": "mesh-heading", "display": "MeSH heading"}
 _JOURNAL_ARTICLE = {"system": "http://hl7.org/fhir/citation-artifact-classifier", "code": "D016428",
                     "display": "Journal Article"}
-_CHECKED = ("hl7", "ig-example", "verified")
 
 
 def _classification(ctx: CompileContext) -> list[Json]:
     """The record's classification, which R5 servers index (``classifier``): the publication type, and
     the MeSH descriptors the definition files it under, each only when its code is verified (or
     reviewed by the project); an unverified one is left out (`check` reports it, EK302)."""
-    reviewed = terminology().reviewed
+    active = terminology()
     mesh = [found for key in ctx.study.citation.mesh
-            if (found := concept(key)) is not None and (found.status in _CHECKED or key in reviewed)]
+            if (found := concept(key)) is not None and active.unchecked(key) is None]
     out: list[Json] = [{"type": {"coding": [_PUBLICATION_TYPE]}, "classifier": [{"coding": [_JOURNAL_ARTICLE]}]}]
     if mesh:
         out.append({"type": {"coding": [_MESH_HEADING]},

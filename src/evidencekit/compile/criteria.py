@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..definitions.model import CodeMatch, DecisionCriterion, LookBack, Provenance, Recommendation
-from ..terminology import concept
+from ..terminology import UCUM, concept
 from .context import CompileContext, Json, div
 
 __all__ = ["CompiledCriteria", "camel", "compile_criteria", "INPUT_STATUS"]
@@ -28,7 +28,6 @@ CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 REQUEST_STATUS = "http://hl7.org/fhir/CodeSystem/medicationrequest-status"
 REQUEST_INTENT = "http://hl7.org/fhir/CodeSystem/medicationrequest-intent"
 OBSERVATION_STATUS = "http://hl7.org/fhir/observation-status"
-UCUM = "http://unitsofmeasure.org"
 
 #: Status codes each kind of input accepts (same codes in R4 and R5).
 INPUT_STATUS = {

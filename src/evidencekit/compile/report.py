@@ -15,10 +15,10 @@ from __future__ import annotations
 from html import escape
 
 from ..definitions.model import Result
-from .context import EBM, CompileContext, CompiledResource, Json, div
+from .context import EBM, CompileContext, CompiledResource, Json, div, provenance_note
 from .variables import outcome_variable_id
 
-__all__ = ["compile_report", "report_columns"]
+__all__ = ["compile_report"]
 
 _SECTIONS = "https://fevir.net/resources/CodeSystem/179423"
 #: the EBM IG's codes for the report types (FEvIR CodeSystem 179423, as shipped in the IG's examples)
@@ -66,7 +66,7 @@ def _role(resource: Json, role: str) -> Json | None:
     return None
 
 
-def report_columns(evidence: Json, group_profiles: dict[str, str]) -> str:
+def _column(evidence: Json, group_profiles: dict[str, str]) -> str:
     """The measure-report column an Evidence belongs in (``group_profiles``: 'Group/id' -> profile)."""
     profiles = _profiles(evidence)
     if "comparative-evidence" in profiles:
@@ -115,9 +115,7 @@ def _row_section(ctx: CompileContext, row: Json) -> Json:
     section: Json = {"title": row["title"], "focus": row["focus"]}
     finding: Result | None = row.get("finding")
     if finding is not None:
-        quotes = [f"Source: {ctx.source_title(p.source)}" + (f", {p.locator}" if p.locator else "")
-                  + f": \u201c{p.quote}\u201d" for p in finding.provenance]
-        section["text"] = _text([finding.text, *quotes])
+        section["text"] = _text([finding.text, *(note["text"] for note in provenance_note(ctx, finding.provenance))])
         return section
     section["section"] = [{"code": _code(*_COLUMNS[c]), "entry": [row["columns"][c]]}
                           for c in _COLUMNS if c in row["columns"]]
@@ -132,16 +130,15 @@ def _measure_report(ctx: CompileContext, kind: str, rows: _Rows, parent: str, gr
     code, text = _TYPES[kind]
     title = f"{text}: {study.title}"
     citation = ctx.ref("Citation", ctx.rid("citation"), study.citation.title)
-    variables: list[Json] = []
+    variables: dict[str, Json] = {}  # each focus once, as first seen
     for row in rows.rows:
-        if row["focus"]["reference"] not in {v["reference"] for v in variables}:
-            variables.append(row["focus"])
+        variables.setdefault(row["focus"]["reference"], row["focus"])
     sections: list[Json] = []
     group_sections = [_section(*_GROUP_SLICES[slot], title=_GROUP_SLICES[slot][1], entries=entries)
                       for slot, entries in groups.items() if entries]
     if group_sections:
         sections.append({"title": "Groups", "code": _code("groups", "Groups"), "section": group_sections})
-    sections.append(_section("variables", "Variables", "Variables", variables))
+    sections.append(_section("variables", "Variables", "Variables", list(variables.values())))
     sections.append({"title": "Results", "code": _code("results", "Results"),
                      "section": [_row_section(ctx, row) for row in rows.rows]})
     resource: Json = {
@@ -180,7 +177,7 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
     study = ctx.study
     rid = ctx.rid()
     by_id = {r["id"]: r for r in resources}
-    group_profiles = {f"Group/{r['id']}": next(iter(_profiles(r)), "") for r in resources
+    group_profiles = {f"Group/{r['id']}": r["meta"]["profile"][0].removeprefix(EBM) for r in resources
                       if r["resourceType"] == "Group"}
     subgroups = {ctx.rid(s.id): s.title for s in study.population.subgroups}
 
@@ -196,7 +193,7 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
         population = _role(r, "population") or {}
         group = population.get("reference", "").removeprefix("Group/")
         rows[kind].add(_role(r, "outcome") or {}, group if group in subgroups else None, subgroups.get(group),
-                       population.get("display", group), report_columns(r, group_profiles),
+                       population.get("display", group), _column(r, group_profiles),
                        ctx.ref("Evidence", r["id"], r.get("title")))
     roles = {v.id: v.role for v in study.variables}
     for i, result in enumerate(study.results):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..definitions.model import Result, Study, Timepoint
-from ..terminology import concept, duration_unit
+from ..terminology import concept, quantity_unit
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["ASSIGNMENT", "compile_variables", "evidence_variable", "outcome_variable_id", "timepoint_text"]
@@ -25,8 +25,7 @@ def outcome_variable_id(result: Result) -> str:
 
 
 def _duration(value: str, unit: str) -> Json:
-    code = duration_unit(unit)
-    return {"value": Decimal(value), "unit": unit, "system": "http://unitsofmeasure.org", "code": code}
+    return {"value": Decimal(value), **quantity_unit(unit)}
 
 
 def timepoint_text(study: Study, point: Timepoint) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..publish.writer import commit, discard, stage
-from .read import Estimate, Site, grade, read_output
+from .read import Estimate, Site, grade, number, read_output
 
 __all__ = ["SiteResult", "build_site", "render_site"]
 
@@ -28,13 +28,6 @@ class SiteResult:
     seconds: float = 0.0
 
 
-def _number(value: Decimal | None, percent: bool = False) -> str:
-    """A JSON decimal as written (``0.80`` stays ``0.80``), or moved two places for percent (``80``)."""
-    if value is None:
-        return ""
-    return format(value.scaleb(2) if percent else value, "f")
-
-
 def _is_percent(estimate: Estimate) -> bool:
     return estimate.code in ("C44256", "0000424")
 
@@ -44,8 +37,8 @@ def _shown(estimate: Estimate, value: Decimal | None) -> str:
     if value is None:
         return ""
     if _is_percent(estimate):
-        return _number(value, percent=True) + ("%" if estimate.code == "C44256" else " points")
-    return _number(value) + (f" {estimate.unit}" if estimate.unit else "")
+        return number(value, percent=True) + ("%" if estimate.code == "C44256" else " points")
+    return number(value) + (f" {estimate.unit}" if estimate.unit else "")
 
 
 def _environment() -> Any:
@@ -53,7 +46,7 @@ def _environment() -> Any:
 
     env = Environment(loader=PackageLoader("evidencekit.pages", "templates"), autoescape=select_autoescape(["j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.globals.update(grade=grade, shown=_shown, number=_number)
+    env.globals.update(grade=grade, shown=_shown, number=number)
     return env
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from .read import Estimate, EvidenceView
+from .read import Estimate, EvidenceView, number
 
 __all__ = ["Panel", "forest_plot", "panels"]
 
@@ -30,21 +30,22 @@ _PROPORTION, _RD, _MD, _RATIOS = "C44256", "0000424", "0000457", {"C93152", "C16
 @dataclass
 class Panel:
     label: str
-    scale: Decimal                   # display = value x scale (proportions and RDs as percent)
+    percent: bool                    # shown in percent (proportions, risk differences: the JSON holds fractions)
     log: bool
     rows: list[tuple[EvidenceView, Estimate]]
     pooled: Estimate | None = None
 
 
-def _panel_key(estimate: Estimate) -> tuple[str, str, Decimal, bool]:
+def _panel_key(estimate: Estimate) -> tuple[str, str, bool, bool]:
+    """(key, axis label, in percent, log scale) of the panel an estimate is drawn in."""
     if estimate.code == _PROPORTION:
-        return "proportion", "Proportion of patients (single groups), %", Decimal(100), False
+        return "proportion", "Proportion of patients (single groups), %", True, False
     if estimate.code == _RD:
-        return "rd", "Risk difference, percentage points", Decimal(100), False
+        return "rd", "Risk difference, percentage points", True, False
     if estimate.code in _RATIOS:
-        return estimate.code, f"{estimate.kind} (log scale)", Decimal(1), True
+        return estimate.code, f"{estimate.kind} (log scale)", False, True
     unit = f", {estimate.unit}" if estimate.unit else ""
-    return f"{estimate.code}|{estimate.unit}", f"{estimate.kind}{unit}", Decimal(1), False
+    return f"{estimate.code}|{estimate.unit}", f"{estimate.kind}{unit}", False, False
 
 
 def panels(evidence: list[EvidenceView], synthesis: EvidenceView | None) -> list[Panel]:
@@ -54,8 +55,8 @@ def panels(evidence: list[EvidenceView], synthesis: EvidenceView | None) -> list
         for estimate in view.estimates:
             if estimate.value is None:
                 continue
-            key, label, scale, log = _panel_key(estimate)
-            found.setdefault(key, Panel(label, scale, log, [])).rows.append((view, estimate))
+            key, label, percent, log = _panel_key(estimate)
+            found.setdefault(key, Panel(label, percent, log, [])).rows.append((view, estimate))
     if synthesis is not None:
         for estimate in synthesis.estimates:
             if estimate.value is not None and _panel_key(estimate)[0] in found:
@@ -88,18 +89,19 @@ def forest_plot(title: str, panel: Panel, plot_id: str) -> str:
         figure = Figure(figsize=(8.4, height))
         axes = figure.add_axes((0.50, 0.9 / height * 0.75, 0.46, 1 - 0.9 / height))
         labels = []
+        factor = Decimal(100) if panel.percent else Decimal(1)
         for y, (view, estimate) in enumerate(reversed(rows)):
-            value = float(estimate.value * panel.scale) if estimate.value is not None else 0.0
+            value = float(estimate.value * factor) if estimate.value is not None else 0.0
             ident = view.id if view is not None else "pooled"
             if estimate.low is not None and estimate.high is not None:
-                low, high = float(estimate.low * panel.scale), float(estimate.high * panel.scale)
+                low, high = float(estimate.low * factor), float(estimate.high * factor)
                 (line,) = axes.plot([low, high], [y, y], color=_BLUE if view is not None else _BLACK, linewidth=1.6,
                                     linestyle="--" if estimate.ci_derived else "-")
                 line.set_gid(f"ci-{ident}")
             if view is None:
                 half = 0.22
-                lo = float(estimate.low * panel.scale) if estimate.low is not None else value
-                hi = float(estimate.high * panel.scale) if estimate.high is not None else value
+                lo = float(estimate.low * factor) if estimate.low is not None else value
+                hi = float(estimate.high * factor) if estimate.high is not None else value
                 (diamond,) = axes.fill([lo, value, hi, value], [y, y + half, y, y - half], color=_BLACK)
                 diamond.set_gid("estimate-pooled")
                 labels.append("Pooled estimate")
@@ -127,20 +129,18 @@ def _description(panel: Panel) -> str:
     """The plot in words, for screen readers: each estimate with its interval."""
     parts = []
     for view, estimate in panel.rows:
-        value = _shown(estimate.value, panel.scale)
-        interval = (f" (95% CI {_shown(estimate.low, panel.scale)} to {_shown(estimate.high, panel.scale)}"
+        value = _shown(estimate.value, panel.percent)
+        interval = (f" (95% CI {_shown(estimate.low, panel.percent)} to {_shown(estimate.high, panel.percent)}"
                     + (", derived" if estimate.ci_derived else "") + ")"
                     if estimate.low is not None and estimate.high is not None else " (no confidence interval)")
         parts.append(f"{_study_label(view)}: {value}{interval}")
     if panel.pooled is not None:
-        parts.append(f"Pooled: {_shown(panel.pooled.value, panel.scale)}")
+        parts.append(f"Pooled: {_shown(panel.pooled.value, panel.percent)}")
     return f"{panel.label}. " + "; ".join(parts) + "."
 
 
-def _shown(value: Decimal | None, scale: Decimal) -> str:
-    if value is None:
-        return "not given"
-    return format(value.scaleb(2) if scale == 100 else value, "f")
+def _shown(value: Decimal | None, percent: bool) -> str:
+    return number(value, percent) if value is not None else "not given"
 
 
 def _accessible(svg: str, title: str, description: str, plot_id: str) -> str:

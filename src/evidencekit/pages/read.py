@@ -7,18 +7,20 @@ source map adds where each number was authored and the source's words for it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
+from ..compile.context import EBM
 from ..terminology import GRADE
 
 __all__ = ["Estimate", "EvidenceView", "OutcomeView", "Provenance", "QuestionView", "Row", "Site", "StudyView",
-           "read_output"]
+           "grade", "number", "read_output"]
 
 Json = dict[str, Any]
-EBM = "http://hl7.org/fhir/uv/ebm/StructureDefinition/"
 _SECTIONS = "https://fevir.net/resources/CodeSystem/179423"
 _DERIVED = "/StructureDefinition/derived-value"
 _CI, _P, _SD = "C53324", "C44185", "C53322"
@@ -208,7 +210,7 @@ def read_output(directory: Path) -> Site:
     reports = [r for r in resources if r["resourceType"] == "Composition"]
     study_of: dict[str, str] = {}
     for report in reports:
-        if ("https://fevir.net/resources/CodeSystem/179423", "EvidenceReport") in _codes(report.get("type")):
+        if (_SECTIONS, "EvidenceReport") in _codes(report.get("type")):
             for section in _walk(report.get("section", [])):
                 for entry in section.get("entry", []):
                     study_of.setdefault(entry.get("reference", ""), report["id"])
@@ -244,7 +246,7 @@ def read_output(directory: Path) -> Site:
             for v in r.get("variableDefinition", []):
                 syntheses.setdefault(v.get("observed", {}).get("reference", ""), view)
     studies = [_study(r, by_key, evidence, mapped, designs.get(r["id"], [])) for r in reports
-               if ("https://fevir.net/resources/CodeSystem/179423", "EvidenceReport") in _codes(r.get("type"))]
+               if (_SECTIONS, "EvidenceReport") in _codes(r.get("type"))]
     questions = [_question(r, by_key, evidence, about, syntheses) for r in reports
                  if (_SECTIONS, "SummaryOfFindings") in _codes(r.get("type"))]
     return Site(sorted(studies, key=lambda s: s.id), sorted(questions, key=lambda q: q.id), evidence, directory)
@@ -259,12 +261,8 @@ def _walk(sections: list[Json]) -> list[Json]:
 
 
 def _text(section: Json) -> str:
-    """A section's narrative as plain text (paragraphs joined)."""
-    import re
-    from html import unescape
-
-    div = section.get("text", {}).get("div", "")
-    return " ".join(unescape(p) for p in re.findall(r"<p>(.*?)</p>", div, re.S)) or unescape(re.sub(r"<[^>]+>", " ", div)).strip()
+    """A section's narrative as plain text (its paragraphs joined)."""
+    return " ".join(_paragraphs(section))
 
 
 def _section(report: Json, code: str) -> Json | None:
@@ -292,13 +290,13 @@ def _study(report: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
                 columns = [(_COLUMNS.get(c, c), evidence[e["reference"].removeprefix("Evidence/")])
                            for col in row.get("section", []) for _, c in _codes(col.get("code"))
                            for e in col.get("entry", []) if e.get("reference", "").removeprefix("Evidence/") in evidence]
-                finding = _text(row) if "text" in row and not row.get("section") else None
+                # a finding's row: its words, then the source notes (which the source map gives here too)
+                finding = (_paragraphs(row) or [""])[0] if "text" in row and not row.get("section") else None
                 prov: list[Provenance] = []
                 if finding is not None:
                     where = mapped.get(f"Composition/{sub['id']}", {})
                     prov = _provenance({"elements": [e for e in where.get("elements", [])
                                                      if e["fhir_path"].endswith(f".section[{j}].text")]})
-                    finding = finding.split(" Source: ")[0]
                 rows.append(Row(str(row.get("title", "")), kind, columns, finding, prov))
     discussion = _section(report, "discussion") or {}
     rob = next((by_key[e["reference"]] for e in discussion.get("entry", [])
@@ -318,9 +316,7 @@ def _study(report: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
 
 
 def _paragraphs(section: Json) -> list[str]:
-    import re
-    from html import unescape
-
+    """The paragraphs of a section's generated narrative (compile writes its text as <p> elements)."""
     return [unescape(p) for p in re.findall(r"<p>(.*?)</p>", section.get("text", {}).get("div", ""), re.S)]
 
 
@@ -357,6 +353,13 @@ def _question(sof: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
                                              "http://hl7.org/fhir/certainty-rating") if assessment else None,
                                     str(content.get("summary", "")), footnotes, cited, synthesis))
     return QuestionView(question_id, str(sof.get("title", question_id)), sof["id"], outcomes)
+
+
+def number(value: Decimal | None, percent: bool = False) -> str:
+    """A JSON decimal as written (``0.80`` stays ``0.80``), or moved two places for percent (``80``)."""
+    if value is None:
+        return ""
+    return format(value.scaleb(2) if percent else value, "f")
 
 
 def grade(code: str | None) -> str:

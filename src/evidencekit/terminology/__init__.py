@@ -24,8 +24,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Iterator, Literal
 
-__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "DURATION_UNITS", "GRADE", "SYSTEMS", "Terminology", "UCUM", "UNITS",
-           "Unit", "codeable", "concept", "duration_unit", "icd10cm_title", "quantity_unit", "terminology", "using"]
+__all__ = ["CONCEPTS", "Concept", "DESIGN_KINDS", "GRADE", "SYSTEMS", "Terminology", "UCUM", "UNITS", "Unit", "codeable",
+           "concept", "icd10cm_title", "quantity_unit", "terminology", "using"]
 
 Status = Literal["hl7", "ig-example", "verified", "corroborated", "unverified"]
 
@@ -181,13 +181,6 @@ UNITS: dict[str, Unit] = {
         ("years", "a"))},
     "%": Unit("%", "%", "UCUM 2.1, dimensionless units, 'percent': https://ucum.org/ucum"),
 }
-#: UCUM codes of the units a timepoint may use (hl7.fhir.r5.core 5.0.0 ValueSet-units-of-time).
-DURATION_UNITS = {text: UNITS[text].code for text in ("days", "weeks", "months", "years")}
-
-
-def duration_unit(unit: str) -> str:
-    """The UCUM code for a duration unit of the definitions format ('weeks' -> 'wk')."""
-    return DURATION_UNITS[unit]
 
 
 @dataclass
@@ -203,6 +196,12 @@ class Terminology:
 
     def get(self, key: str) -> Concept | None:
         return self.concepts.get(key)
+
+    def unchecked(self, key: str) -> Concept | None:
+        """The concept if it is only corroborated or unverified and the project has not reviewed it."""
+        found = self.concepts.get(key)
+        return found if found is not None and found.status in ("corroborated", "unverified") \
+            and key not in self.reviewed else None
 
 
 _BUILT_IN = Terminology()

@@ -19,6 +19,7 @@ from .model import Json, ServerRejected
 
 __all__ = ["await_search_parameters"]
 
+
 def _probe_path(parameter: Json, base: str) -> str:
     """A search by the parameter that matches nothing: a value of its type that no resource holds."""
     value = "evidencekit-probe"
@@ -43,8 +44,10 @@ def await_search_parameters(http: _Http, parameters: list[Json], timeout: float,
     """Seconds until every (parameter, base) is searchable; :class:`ServerRejected` after ``timeout``."""
     started = time.monotonic()
     waiting = [(p, str(b)) for p in parameters for b in p.get("base", [])]
-    while waiting:
-        waiting = [(p, b) for p, b in waiting if not _active(http, p, b) or advance(1)]
+    while True:
+        active = [(p, b) for p, b in waiting if _active(http, p, b)]
+        advance(len(active))
+        waiting = [pair for pair in waiting if pair not in active]
         if not waiting:
             break
         if time.monotonic() - started > timeout:

@@ -11,6 +11,17 @@ from .model import Json, PushError
 __all__ = ["load_resources", "load_search_parameters"]
 
 
+def _read(path: Path) -> Json:
+    """One FHIR JSON file (decimals as written); :class:`PushError` for anything else."""
+    try:
+        data = json.loads(path.read_bytes(), parse_float=Decimal)
+    except (OSError, ValueError) as exc:
+        raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        raise PushError(f"{path}: not a FHIR resource")
+    return data
+
+
 def load_resources(output: Path) -> list[Json]:
     """The resources of ``output`` (``output/``, ``output/r5`` or a transaction/collection bundle).
 
@@ -21,15 +32,7 @@ def load_resources(output: Path) -> list[Json]:
     files = [output] if output.is_file() else sorted((output / "resources").glob("*.json"))
     if not files:
         raise PushError(f"no resources found in {output} (run `evidencekit build` first)")
-    loaded = []
-    for path in files:
-        try:
-            data = json.loads(path.read_bytes(), parse_float=Decimal)
-        except (OSError, ValueError) as exc:
-            raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-            raise PushError(f"{path}: not a FHIR resource")
-        loaded.append(data)
+    loaded = [_read(path) for path in files]
     if output.is_file():
         entries = loaded[0].get("entry", []) if loaded[0]["resourceType"] == "Bundle" else [{"resource": loaded[0]}]
         loaded = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
@@ -45,12 +48,9 @@ def load_search_parameters(output: Path) -> list[Json]:
         return []
     loaded = []
     for path in sorted((output / "definitions").glob("SearchParameter-*.json")):
-        try:
-            data = json.loads(path.read_bytes(), parse_float=Decimal)
-        except (OSError, ValueError) as exc:
-            raise PushError(f"{path}: not readable FHIR JSON ({type(exc).__name__})") from None
-        if not isinstance(data, dict) or data.get("resourceType") != "SearchParameter" \
-                or not isinstance(data.get("code"), str) or not isinstance(data.get("base"), list):
+        data = _read(path)
+        if data["resourceType"] != "SearchParameter" or not isinstance(data.get("code"), str) \
+                or not isinstance(data.get("base"), list):
             raise PushError(f"{path}: not a SearchParameter with a code and a base")
         loaded.append(data)
     return loaded
