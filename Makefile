@@ -43,6 +43,7 @@ test: $(STAMP) test-tools
 ## Benchmarks; results are written to benchmarks/results.md.
 bench: $(STAMP)
 	$(PY) benchmarks/cds_bench.py --output benchmarks/cds-results.json
+	$(PY) benchmarks/cds_cpu_bench.py --output benchmarks/cds-cpu-results.json
 	$(PY) benchmarks/panel_bench.py --output benchmarks/panel-results.json
 	$(PY) benchmarks/watch_bench.py --output benchmarks/watch-results.json
 	$(PY) benchmarks/site_bench.py --output benchmarks/site-results.json

@@ -270,6 +270,7 @@ def main() -> None:
         "",
         *_push_lines(),
         *_cds_lines(),
+        *_cds_cpu_lines(),
         *_panel_lines(),
         *_watch_lines(),
         *_site_lines(),
@@ -432,6 +433,27 @@ def _cds_lines() -> list[str]:
     lines += ["", f"p99 crosses 100 ms at {crossing:.0f} req/s (one uvicorn worker on one core; the load "
                   "process has the other)." if crossing else "p99 stayed under 100 ms at every rate tried.", ""]
     return lines
+
+
+def _cds_cpu_lines() -> list[str]:
+    """CPU per CDS call with and without fhirServer (`benchmarks/cds_cpu_bench.py`), now and before the fix."""
+    rows = []
+    for name in ("cds-cpu-results-2d1921a.json", "cds-cpu-results.json"):
+        path = ROOT / "benchmarks" / name
+        if path.exists():
+            r = json.loads(path.read_text())
+            m = r["median_cpu_ms_per_call"]
+            rows.append(f"| {r['source']} | {r['date']} | {r['blocks']} x 2 x {r['calls_per_block']} | "
+                        f"{m['prefetch only']:.1f} ms | {m['prefetch + fhirServer']:.1f} ms | "
+                        f"x{r['ratio_fhir_server_to_prefetch_only']:.2f} |")
+    if not rows:
+        return []
+    return ["## CPU per CDS call naming `fhirServer` (`benchmarks/cds_cpu_bench.py`)", "",
+            "The service process's own CPU (utime + stime) per sequential `patient-view` call with full prefetch, "
+            "blocks alternated A B A B in one run; with `fhirServer` named (allowed, never contacted) and without. "
+            "Each row is one run; the ratio is within that run.", "",
+            "| service source | date | calls | prefetch only | + fhirServer | ratio |", "|---|---|---|---|---|---|",
+            *rows, ""]
 
 
 def _versus_lines(versus: dict[str, object]) -> list[str]:

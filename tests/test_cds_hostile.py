@@ -324,3 +324,50 @@ def test_record_text_never_becomes_a_link(signer: ehr.Signer, tmp_path: Path) ->
     html = renderer.render(card["detail"])
     assert "<a " not in html  # ... and no link
     assert "evil.example/phish" in card["detail"].replace("\u200b", "")  # reads the same without the breaks
+
+
+def test_naming_fhir_server_builds_no_tls_context_per_call(signer: ehr.Signer, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The urgent defect: every call that named fhirServer built two TLS contexts (~48 ms of CPU, 10x
+    the call). The service's guarded transports, and their one context, are made once."""
+    import ssl
+
+    made: list[int] = []
+    original = ssl.SSLContext.__new__
+
+    def counting(cls: type, *args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "__new__", counting)
+    server = "https://fhir.ehr.example.org/r4"
+    client = TestClient(_app(load_trust(signer.trust_file(tmp_path / "trust.json")), fhir_servers=[server]))
+    url = f"/cds-services/{SERVICE}"
+    body = ehr.hook_request("patient-view", "p-qualifies", ehr.prefetch_for(ehr.qualifying()))
+    body["fhirServer"] = server  # full prefetch: nothing is fetched, but the transport is needed
+    counts = []
+    for _ in range(5):
+        response = client.post(url, json=body, headers=signer.auth(BASE + url))
+        assert response.status_code == 200 and len(response.json()["cards"]) == 1
+        counts.append(len(made))
+    assert counts[0] <= 1 and counts[-1] == counts[0], counts  # at most the process's one context, then none
+
+
+def test_guarded_transports_are_shared_per_rule_and_outlive_a_request() -> None:
+    from evidencekit.serve.egress import GuardedTransports
+
+    async def scenario() -> None:
+        transports = GuardedTransports()
+        public, again, private = transports.lend(False), transports.lend(False), transports.lend(True)
+        assert public._transport is again._transport  # type: ignore[attr-defined]
+        assert public._transport is not private._transport  # type: ignore[attr-defined]
+        pool = public._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool._network_backend, GuardedBackend) and not pool._network_backend.allow_private
+        async with httpx.AsyncClient(transport=public):
+            pass  # a request's client closes: the shared transport stays usable
+        assert not pool._connections and transports.lend(False)._transport is public._transport  # type: ignore[attr-defined]
+        await transports.aclose()
+        assert transports.lend(False)._transport is not public._transport  # type: ignore[attr-defined]
+        await transports.aclose()
+
+    anyio.run(scenario)

@@ -24,7 +24,9 @@ REPRODUCERS = [
     ("a value with 30 decimals", "    value: 83\n", "    value: 83.000000000000000000000000000001\n", "EK104",
      "83.000000000000000000000000000001"),
     ("a NUL byte in a source path", "    path: sources/galimberti-2018-news-summary.txt\n",
-     '    path: "sources/galimberti\\0.txt"\n', "EK104", "path:"),
+     '    path: "sources/galimberti\\0.txt"\n', "EK012", "path:"),
+    ("a raw control character (libyaml's reader failed: an internal error in every command)",
+     "title: IVIG for", "title: IVIG\x07 for", "EK012", "title: IVIG"),
     ("a proportion with no value", "    statistic: proportion\n    value: 83\n", "    statistic: proportion\n",
      "EK104", "- id: improvement-overall"),
     ("a population of 1,000,000,000", "  n:\n    value: 42\n", "  n:\n    value: 1000000000\n", "EK103",
@@ -57,6 +59,25 @@ def test_reproducer_is_a_located_error(case: tuple[str, str, str, str, str], tmp
     assert on_line in (directory / SEED).read_text(encoding="utf-8").splitlines()[line - 1], first
     assert [p.name for p in (out / "r5").iterdir()] == ["previous.json"]
     assert "\x00" not in result.output  # control characters are shown escaped
+
+
+@pytest.mark.parametrize(("command", "where"), [("check", "definition"), ("build", "definition"),
+                                               ("build", "settings")])  # check reads no settings file
+def test_a_control_character_is_located_in_every_command(command: str, where: str, tmp_path: Path) -> None:
+    """The character in a definition (EK012, exit 1) or in evidencekit.yaml (EK502, exit 2 as every invalid
+    settings file): line and column, never an internal error."""
+    text = (DEFINITIONS / SEED).read_text(encoding="utf-8")
+    directory = _seed_only(tmp_path, text if where == "settings" else text.replace("date:", "\x1bdate:", 1))
+    if where == "settings":
+        (directory / "evidencekit.yaml").write_text("version: 0.1.0\npublisher: evi\x00dencekit\n")
+    args = [command, str(directory)] + (["-o", str(tmp_path / "out")] if command == "build" else [])
+    result = subprocess.run([str(Path(sys.executable).with_name("evidencekit")), *args], capture_output=True, text=True)
+    assert result.returncode == (1 if where == "definition" else 2), result.stdout + result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    code, file, line = ("EK012", SEED, text.splitlines().index(next(ln for ln in text.splitlines()
+                        if ln.startswith("date:"))) + 1) if where == "definition" else ("EK502", "evidencekit.yaml", 2)
+    assert f"{file}:{line}:" in result.stdout + result.stderr and code in result.stdout + result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("shape", ["flow", "block"])

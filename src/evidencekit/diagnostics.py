@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "EK009": "file cannot be read",
     "EK010": "no definition files found",
     "EK011": "definition file links outside the definitions directory",
+    "EK012": "control character in a definition",
     "EK101": "unknown field",
     "EK102": "missing required field",
     "EK103": "value has the wrong type or is not allowed",

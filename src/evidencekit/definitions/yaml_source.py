@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re
+
 import yaml
 
 from ..diagnostics import Diagnostic, Severity
@@ -27,6 +29,11 @@ try:
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
+
+#: what YAML 1.1 allows in a stream (§5.1, c-printable): tab, LF, CR, printable ASCII, NEL and the
+#: printable rest of Unicode. Anything else (C0/C1 control characters, DEL, surrogates, U+FFFE/F)
+#: makes libyaml's reader fail before it knows a line, so it is found and located here first.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
@@ -100,6 +107,13 @@ def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         return fail("EK007", "file is empty (no YAML content)", 1, 1,
                     "write a study definition, or delete the file")
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        return fail("EK012", f"control character U+{ord(bad.group()):04X} is not allowed in a definition",
+                    line, column, "delete it; to mean a special character in a string, write it out in words "
+                    "(a YAML escape such as \"\\x07\" is refused too)")
     for number, line_text in enumerate(text.splitlines(), start=1):
         stripped = line_text.lstrip(" ")
         if stripped.startswith("\t"):
@@ -107,7 +121,7 @@ def read_yaml(path: Path, display: str) -> tuple[Located | None, list[Diagnostic
                         len(line_text) - len(stripped) + 1, "YAML indentation must use spaces")
     try:
         too_deep = _too_deep(text)
-    except yaml.MarkedYAMLError:
+    except yaml.YAMLError:
         too_deep = None  # a syntax error: compose below reports it, located
     if too_deep is not None:
         return fail("EK002", f"nesting deeper than {_MAX_DEPTH} levels", *too_deep,
@@ -204,6 +218,8 @@ def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[
                 p = _pos(key_node)
                 raise _Reject("EK005", "YAML merge keys (<<) are not allowed in definitions", p.line, p.column)
             key = key_node.value
+            if _NOT_PRINTABLE.search(key):
+                _scalar(key_node)  # raises the located EK012
             if key in result:
                 p = _pos(key_node)
                 first = out.keys[path + (key,)]
@@ -221,6 +237,11 @@ def _convert(node: yaml.Node, path: tuple[object, ...], out: Located, seen: set[
 
 def _scalar(node: yaml.Node) -> Any:
     tag, text = node.tag, node.value
+    bad = _NOT_PRINTABLE.search(text) if isinstance(text, str) else None
+    if bad is not None:  # written as an escape ("\x07", "\ud800") in a double-quoted string
+        p = _pos(node)
+        raise _Reject("EK012", f"control character U+{ord(bad.group()):04X} (written as an escape) is not allowed "
+                      "in a definition", p.line, p.column, "delete the escape; FHIR strings cannot carry it")
     if tag == _STR_TAG:
         return text
     if tag == _INT_TAG:

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from .auth import AuthError, TrustStore
 from .cards import card_for
-from .egress import fhir_server_refusal, guarded_transport
+from .egress import GuardedTransports, fhir_server_refusal
 from .fetch import FetchError, gather
 from .knowledge import Knowledge, Service
 from .models import CONTEXT_FIELDS, HTTPS_URL, CardsResponse, CdsRequest, Discovery, FeedbackRequest, OperationOutcome
@@ -108,6 +108,8 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
     base = settings.public_url.rstrip("/")
     feedback_log: deque[dict[str, Any]] = deque(maxlen=10000)
     app.state.feedback = feedback_log
+    transports = GuardedTransports()
+    app.router.on_shutdown.append(transports.aclose)
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
         """Body size limit, then the JWT, before anything reads the request."""
@@ -238,7 +240,7 @@ def create_app(knowledge: Knowledge, settings: Settings) -> FastAPI:
                                                          settings.fhir_servers, settings.allow_http_fhir)
             if refusal is not None:
                 raise _Refused(400, refusal)
-            transport = transport or guarded_transport(allow_private)
+            transport = transport or transports.lend(allow_private)
         try:
             data = await gather(service, body, settings.fetch_timeout, settings.max_pages, transport)
         except FetchError as exc:

@@ -18,8 +18,10 @@ stay on ``fhirServer``'s base, so these are the only hosts contacted.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from urllib.parse import urlsplit
 from typing import Iterable
 
@@ -27,7 +29,8 @@ import anyio
 import httpcore
 import httpx
 
-__all__ = ["EgressRefused", "GuardedBackend", "fhir_server_refusal", "guarded_transport", "is_public"]
+__all__ = ["EgressRefused", "GuardedBackend", "GuardedTransports", "fhir_server_refusal", "guarded_transport",
+           "is_public"]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -114,11 +117,58 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS client context of the process (certificates verified; httpx's defaults).
+
+    Building one loads the whole CA bundle (~45 ms of CPU here): made per call, it cost every CDS
+    call that names ``fhirServer`` ten times the call itself. A client context is safe to share.
+    """
+    return httpx.create_ssl_context()
+
+
 def guarded_transport(allow_private: bool) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection goes through :class:`GuardedBackend` (TLS verified)."""
-    transport = httpx.AsyncHTTPTransport()
+    transport = httpx.AsyncHTTPTransport(verify=tls_context())
     # httpx builds its httpcore pool without a way to pass a network backend: give it one like
     # its own (same TLS context), with the guard
-    transport._pool = httpcore.AsyncConnectionPool(ssl_context=httpx.create_ssl_context(),
+    transport._pool = httpcore.AsyncConnectionPool(ssl_context=tls_context(),
                                                    network_backend=GuardedBackend(allow_private))
     return transport
+
+
+class _Borrowed(httpx.AsyncBaseTransport):
+    """A shared transport lent to one request's client: closing the client leaves it open."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class GuardedTransports:
+    """The service's two guarded transports, made on first use and kept for its life.
+
+    One for the servers that may be private (registered for an issuer or allowed by the
+    operator) and one for public servers only, so a connection opened under one rule is never
+    reused under the other. Keeping them keeps their connection pools: the TLS handshake with an
+    EHR's FHIR server is made once, not per call.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[bool, httpx.AsyncHTTPTransport] = {}
+
+    def lend(self, allow_private: bool) -> httpx.AsyncBaseTransport:
+        """The transport for a request (its client may close it: the pool stays)."""
+        if allow_private not in self._made:
+            self._made[allow_private] = guarded_transport(allow_private)
+        return _Borrowed(self._made[allow_private])
+
+    async def aclose(self) -> None:
+        for transport in self._made.values():
+            await transport.aclose()
+        self._made.clear()
