@@ -198,8 +198,8 @@ BAD = [
      [("    ci_low: 17\n    ci_high: 53\n", "    ci_low: 37\n    ci_high: 53\n")], "value: 35"),
     ("p-value outside (0, 1]", "EK218", [("    p_value: \"<0.001\"\n", "    p_value: 1.5\n")], "p_value: 1.5"),
     ("analysis set larger than its arm, no reason", "EK214",
-     [("    n:\n      value: 45\n      provenance:\n        - {source: facts, locator: \"section 3, Week-16 CDASI",
-       "    n:\n      value: 48\n      provenance:\n        - {source: facts, locator: \"section 3, Week-16 CDASI")],
+     [("    n:\n      value: 45\n      provenance:\n        - {source: facts, report: ctgov, locator: \"section 3, Week-16 CDASI",
+       "    n:\n      value: 48\n      provenance:\n        - {source: facts, report: ctgov, locator: \"section 3, Week-16 CDASI")],
      "value: 48"),
 ]
 

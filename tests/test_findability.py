@@ -63,13 +63,25 @@ def test_every_knowledge_resource_names_its_condition_and_intervention(seed_buil
 
 def test_citation_identifiers_and_classification(seed_build: Path) -> None:
     """The PMID and DOI at the top level too (R5 indexes `identifier` there), and the classification R5
-    indexes as `classifier`: the publication type and the verified MeSH heading."""
+    indexes as `classifier`: the publication type and the verified MeSH heading. A study's further
+    reports (issue 22) are found by their identifiers too; an article is a Journal Article."""
+    mains = 0
     for citation in (r for r in _resources(seed_build) if r["resourceType"] == "Citation"):
-        cited = citation["citedArtifact"]["identifier"]
-        assert citation["identifier"] == cited and cited[0]["system"] == "https://pubmed.ncbi.nlm.nih.gov"
+        cited = citation["citedArtifact"].get("identifier", [])
+        assert citation.get("identifier", []) == cited, citation["id"]
+        profile = citation["meta"]["profile"][0].rsplit("/", 1)[1]
         classifiers = {(c["type"]["coding"][0]["code"], k["coding"][0]["code"])
-                       for c in citation["classification"] for k in c["classifier"]}
-        assert classifiers == {("publication-type", "D016428"), ("mesh-heading", "D003882")}
+                       for c in citation.get("classification", []) for k in c["classifier"]}
+        if citation["id"].endswith("-citation"):  # a study's main publication
+            assert cited[0]["system"] == "https://pubmed.ncbi.nlm.nih.gov"
+            assert classifiers == {("publication-type", "D016428"), ("mesh-heading", "D003882")}
+            mains += 1
+        elif profile == "journal-article-citation":
+            assert classifiers == {("publication-type", "D016428")}, citation["id"]  # no MeSH the definition gives
+            assert cited, citation["id"]  # a PMID or a DOI
+        else:
+            assert profile in ("database-entry-citation", "web-page-citation") and not classifiers, citation["id"]
+    assert mains == 3
 
 
 def test_an_unverified_mesh_code_is_left_out_and_reported(definitions_copy: Path, tmp_path: Path,

@@ -33,6 +33,9 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
     study = loaded.study
     for i, key in enumerate(study.citation.mesh):
         yield key, ("citation", "mesh", i)
+    for k, report in enumerate(study.reports):
+        for i, key in enumerate(report.article.mesh if report.article is not None else []):
+            yield key, ("reports", k, "article", "mesh", i)
     for i, key in enumerate(study.design.codes):
         yield key, ("design", "codes", i)
     for i, crit in enumerate(study.population.eligibility.criteria):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..definitions.loader import LoadedQuestion, LoadedStudy
 from .assessment import compile_assessments
-from .citation import compile_citation
+from .citation import compile_citations
 from .context import CompileContext, CompiledResource, Json
 from .evidence import compile_evidence
 from .extensions import derived_value_definition
@@ -51,7 +51,7 @@ def conformance_definitions(config: Config) -> list[Json]:
 
 def compile_study(loaded: LoadedStudy, config: Config) -> list[CompiledResource]:
     ctx = CompileContext(config, loaded)
-    resources: list[Json] = [compile_citation(ctx)]
+    resources: list[Json] = compile_citations(ctx)
     resources += compile_groups(ctx)
     resources += compile_variables(ctx)
     resources += compile_evidence(ctx)

@@ -110,6 +110,8 @@ def _provenance_json(p: Provenance, ctx: CompileContext) -> Json:
     if p.locator:
         out["locator"] = p.locator
     out["quote"] = p.quote
+    if p.report is not None:
+        out["report"] = p.report
     return out
 
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..definitions.model import NOT_ESTIMABLE, RATIO_STATISTICS, Result, p_value_parts
+from ..definitions.model import NOT_ESTIMABLE, RATIO_STATISTICS, Provenance, Result, p_value_parts
 from ..stats import grim_proportion, wilson_interval
 from ..terminology import concept, quantity_unit
+from .citation import report_ref
 from .context import EBM, CompileContext, CompiledResource, Json, div, percent_to_fraction, provenance_note
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
@@ -92,7 +93,8 @@ def variable_role(role: str, observed: Json, comparator: str | None = None) -> J
 
 
 def _shell(ctx: CompileContext, rid: str, title: str, description: str, profiles: list[str],
-           variables: list[Json], narrative: Json) -> Json:
+           variables: list[Json], narrative: Json, provenance: list[Provenance]) -> Json:
+    """What every Evidence has; ``provenance`` names the reports its numbers were read in."""
     study = ctx.study
     return {
         "resourceType": "Evidence",
@@ -105,8 +107,8 @@ def _shell(ctx: CompileContext, rid: str, title: str, description: str, profiles
         "status": study.status,
         "date": study.date,
         "publisher": ctx.config.publisher,
-        "relatedArtifact": [{"type": "derived-from", "label": "Reported in",
-                             "resourceReference": ctx.ref("Citation", ctx.rid("citation"), study.citation.title)}],
+        "relatedArtifact": [{"type": "derived-from", "label": "Reported in", "resourceReference": report_ref(ctx, r)}
+                            for r in study.reported_in(provenance)],
         "description": description,
         "variableDefinition": variables,
         "synthesisType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/synthesis-type",
@@ -358,7 +360,8 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
     narrative = div(f"Evidence: {title}", *b.lines,
                     ("Provenance", [f"{ctx.source_title(p.source)}" + (f", {p.locator}" if p.locator else "")
                                     + f": \u201c{p.quote}\u201d" for p in result.provenance]))
-    resource = _shell(ctx, rid, title, result.text, _profiles(ctx, result, variable.role), variables, narrative)
+    resource = _shell(ctx, rid, title, result.text, _profiles(ctx, result, variable.role), variables, narrative,
+                      result.provenance)
     resource["statistic"] = [statistic]
     compiled = ctx.add(resource, *b.path)
     for fhir_path, yaml_path, authored, derived in b.elements:
@@ -394,7 +397,7 @@ def _compile_partition(ctx: CompileContext, index: int) -> Json:
     variables = [variable_role("population", ctx.ref("Group", ctx.rid(pop.id), pop.title)),
                  variable_role("outcome", ctx.ref("EvidenceVariable", rid, part.title))]
     resource = _shell(ctx, rid, title, description, ["baseline-measure-evidence", "single-study-evidence"],
-                      variables, narrative)
+                      variables, narrative, [p for sub_id in part.subgroups for p in subgroups[sub_id][1].n.provenance])
     resource["statistic"] = statistics
     compiled: CompiledResource = ctx.add(resource, "population", "partitions", index)
     for stat_index, i, sub in compiled_elements:

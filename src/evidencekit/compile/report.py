@@ -15,6 +15,7 @@ from __future__ import annotations
 from html import escape
 
 from ..definitions.model import Result
+from .citation import report_ref
 from .context import EBM, CompileContext, CompiledResource, Json, div, provenance_note
 from .variables import outcome_variable_id
 
@@ -234,8 +235,8 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
     if discussion or assessments:
         sections.append(_section("discussion", "Discussion", "Limitations, risk of bias and certainty",
                                  assessments or None, discussion or None))
-    sections.append(_section("references", "References", "References",
-                             [ctx.ref("Citation", ctx.rid("citation"), study.citation.title)]))
+    reports = [report_ref(ctx, r) for r in study.report_ids()]  # the citation, then every further report
+    sections.append(_section("references", "References", "References", reports))
     code, text = _TYPES["study"]
     resource: Json = {
         "resourceType": "Composition",
@@ -252,8 +253,7 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
         "date": study.date,
         "author": [{"display": ctx.config.publisher}],
         "title": study.title,
-        "relatesTo": [{"type": "derived-from", "label": "Derived from",
-                       "resourceReference": ctx.ref("Citation", ctx.rid("citation"), study.citation.title)}],
+        "relatesTo": [{"type": "derived-from", "label": "Derived from", "resourceReference": ref} for ref in reports],
         "section": sections,
     }
     ctx.add(resource)

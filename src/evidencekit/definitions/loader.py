@@ -472,8 +472,17 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
                                            "assessment", "certainty", k, "results", j,
                                            hint="one certainty rating per result"))
                 rated.add(ident)
+    report_ids = study.report_ids()
+    for i, report in enumerate(study.reports):
+        declare("report", report.id, "reports", i, "id")
+        if report.id == study.primary_report:
+            out.append(loaded.diag("EK105", Severity.ERROR, f"report id '{report.id}' is the citation's",
+                                   "reports", i, "id", hint="the study's `citation` is report "
+                                   f"'{study.primary_report}'; give this report another id"))
     for path, prov in loaded.provenances:
         need(prov.source, source_ids, "source", *path, "source")
+        if prov.report is not None:
+            need(prov.report, set(report_ids), "report", *path, "report")
     return out
 
 
@@ -547,6 +556,10 @@ def _check_question_ids(loaded: LoadedQuestion) -> list[Diagnostic]:
     source_ids = {s.id for s in q.sources}
     for path, prov in loaded.provenances:
         need(prov.source, source_ids, "source", *path, "source")
+        if prov.report is not None:
+            out.append(loaded.diag("EK103", Severity.ERROR, "a question has no reports: `report` names a study's "
+                                   "publication", *path, "report",
+                                   hint="leave `report` out; a question's facts name their `source`"))
     return out
 
 

@@ -15,8 +15,9 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       model_validator)
 
 __all__ = [
-    "AnalysisSet", "Arm", "Assessment", "COMPARATIVE_STATISTICS", "Citation", "GROUP_STATISTICS", "NOT_ESTIMABLE",
-    "RATIO_STATISTICS", "Recommendation", "Result", "Study", "Timepoint", "Variable", "decimal_of", "p_value_parts",
+    "AnalysisSet", "Arm", "Article", "Assessment", "COMPARATIVE_STATISTICS", "Citation", "GROUP_STATISTICS", "NOT_ESTIMABLE",
+    "PRIMARY_REPORT", "RATIO_STATISTICS", "Recommendation", "RegistryRecord", "Report", "Result", "Study", "Timepoint",
+    "Variable", "WebPage", "decimal_of", "p_value_parts",
 ]
 
 _ID = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
@@ -76,12 +77,21 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
+def _exactly_one(model: BaseModel, kinds: tuple[str, ...]) -> None:
+    """A model that is one of several kinds, each a field: exactly one of them is given."""
+    given = [k for k in kinds if getattr(model, k) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of {', '.join(kinds)} (got {', '.join(given) or 'none'})")
+
+
 class Provenance(Model):
     """Where in a source a fact comes from."""
 
     source: Id = Field(description="id of an entry in `sources`")
     locator: Text | None = Field(None, description="where in the source, e.g. 'paragraph 3'")
     quote: Text = Field(description="the exact words of the source that state the fact")
+    report: Id | None = Field(None, description="the study's publication the fact was read in: the `citation`'s id "
+                                                "or a `reports` id (default: the citation); a study's facts only")
 
 
 class Source(Model):
@@ -124,14 +134,31 @@ class Issn(Model):
 
 class Journal(Model):
     title: Text | None = Field(None, description="the journal's full title, when a source gives it")
-    abbreviation: Text
+    abbreviation: Text | None = Field(None, description="the journal's ISO abbreviation, when a source gives it")
     issn: list[Issn] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _named(self) -> "Journal":
+        if self.title is None and self.abbreviation is None:
+            raise ValueError("name the journal: give `title`, `abbreviation` or both")
+        return self
 
-class Citation(Model):
-    """Bibliographic data of the publication that reports the study (omit what the sources do not give)."""
+    @property
+    def name(self) -> str:
+        """The journal as a citation names it: the abbreviation, else the title."""
+        return self.abbreviation or self.title or ""
 
-    title: Text
+
+#: the report id of a study's `citation` when it names none
+PRIMARY_REPORT = "primary"
+
+
+class Article(Model):
+    """Bibliographic data of a journal article that reports the study (omit what the sources do not give)."""
+
+    id: Id | None = Field(None, description="names this publication in provenance `report:` (the study's "
+                                            f"`citation` defaults to '{PRIMARY_REPORT}')")
+    title: Text | None = Field(None, description="the article's title, when a source gives it")
     authors: list[Author] = Field(min_length=1)
     authors_complete: bool = Field(True, description="false when only some authors are listed (e.g. the first "
                                                      "author, when the full byline is not verified)")
@@ -144,11 +171,90 @@ class Citation(Model):
     doi: Annotated[str, AfterValidator(_valid_doi)] | None = None
     pmid: Annotated[str, Field(pattern=r"^[1-9]\d{0,9}$")] | None = Field(
         None, description="PubMed id, when the publication has one (most journal articles do)")
-    language: Literal["en"] = "en"
+    language: Literal["en"] | None = Field(None, description="the language of the text, only when a source states it")
     mesh: list[Annotated[str, Field(pattern=r"^mesh:[A-Z]\d{6,9}$")]] = Field(
         default_factory=list, description="MeSH descriptors (terminology keys, e.g. mesh:D003882) the knowledge "
                                           "base files this citation under; only verified ones are emitted")
     provenance: list[Provenance] = Field(min_length=1)
+
+
+class Citation(Article):
+    """The study's main publication: a journal article whose title a source gives."""
+
+    title: Text = Field(description="the article's title")
+
+
+_HTTPS = r"^https://[^\s]+$"
+
+
+class RegistryRecord(Model):
+    """A trial registry's record of the study, read as a report (e.g. its posted results)."""
+
+    registry: Text = Field(description="the registry, e.g. ClinicalTrials.gov")
+    identifier: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")] = Field(
+        description="the record's accession in the registry, e.g. NCT02728752")
+    title: Text = Field(description="what the record is, e.g. 'ClinicalTrials.gov results record NCT02728752'")
+    url: Annotated[str, Field(pattern=_HTTPS)] | None = None
+    provenance: list[Provenance] = Field(min_length=1)
+
+
+class WebPage(Model):
+    """A web page that reports the study's results: a guideline or regulatory summary, a sponsor's page."""
+
+    title: Text
+    site: Text = Field(description="the website or the work it belongs to, e.g. 'EBM Guidelines (Duodecim)'")
+    url: Annotated[str, Field(pattern=_HTTPS)] | None = Field(None, description="its address, when a source gives "
+                                                                               "it whole")
+    address: Text | None = Field(None, description="its address as a source gives it when not whole (e.g. "
+                                                   "shortened with '…'); shown as text, never as a link")
+    provenance: list[Provenance] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _located(self) -> "WebPage":
+        if self.url is None and self.address is None:
+            raise ValueError("say where the page is: give `url`, or `address` as the source gives it")
+        return self
+
+
+REPORT_KINDS = ("article", "registry_record", "web_page")
+
+
+class Report(Model):
+    """A further publication of the study besides its `citation`, each compiled to its own Citation:
+    give exactly one of `article`, `registry_record`, `web_page`."""
+
+    id: Id = Field(description="names the report in provenance `report:`")
+    description: Text | None = Field(None, description="what it is to the study, e.g. 'the safety paper'")
+    article: Article | None = Field(None, description="a journal article (as `citation`; its title only when a "
+                                                      "source gives it)")
+    registry_record: RegistryRecord | None = None
+    web_page: WebPage | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Report":
+        _exactly_one(self, REPORT_KINDS)
+        if self.article is not None and self.article.id not in (None, self.id):
+            raise ValueError("the article's `id` is the report's: leave it out")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in REPORT_KINDS if getattr(self, k) is not None)
+
+    @property
+    def title(self) -> str:
+        """What the report is called: its title, else (an article whose title no source gives) its
+        description or authors, journal and year."""
+        if self.registry_record is not None:
+            return self.registry_record.title
+        if self.web_page is not None:
+            return self.web_page.title
+        assert self.article is not None
+        if self.article.title is not None:
+            return self.article.title
+        first = self.article.authors[0]
+        return self.description or (f"{first.family} {first.initials}{'' if len(self.article.authors) == 1 else ' et al'}, "
+                                    f"{self.article.journal.name} {self.article.issue_date[:4]}")
 
 
 DesignKind = Literal["single-group", "parallel-randomized", "crossover-randomized", "non-randomized-comparative"]
@@ -626,9 +732,7 @@ class DecisionCriterion(Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> "DecisionCriterion":
-        given = [k for k in CRITERION_KINDS if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of {', '.join(CRITERION_KINDS)} (got {', '.join(given) or 'none'})")
+        _exactly_one(self, CRITERION_KINDS)
         return self
 
     @property
@@ -694,6 +798,8 @@ class Study(Model):
     status: Literal["draft", "active", "retired"] = "active"
     sources: list[Source] = Field(min_length=1)
     citation: Citation
+    reports: list[Report] = Field(default_factory=list, description="further publications of the study's results "
+                                  "(later papers, registry records, guideline or regulatory summaries)")
     design: Design
     population: Population
     exposure: Exposure | None = Field(None, description="what a single-group study's population received "
@@ -707,6 +813,24 @@ class Study(Model):
     limitations: list[Limitation] = Field(default_factory=list)
     conclusion: Conclusion | None = None
     assessment: Assessment | None = None
+
+    @property
+    def primary_report(self) -> str:
+        """The report id of the study's `citation`."""
+        return self.citation.id or PRIMARY_REPORT
+
+    def report_ids(self) -> list[str]:
+        """Every report id: the citation's, then the `reports`, as written."""
+        return [self.primary_report, *(r.id for r in self.reports)]
+
+    def reported_in(self, provenance: "list[Provenance]") -> list[str]:
+        """The reports a fact was read in (each once, as written; the citation when none is named)."""
+        out: list[str] = []
+        for p in provenance:
+            report = p.report or self.primary_report
+            if report not in out:
+                out.append(report)
+        return out or [self.primary_report]
 
     def denominator_of(self, result: Result) -> int | None:
         """The N a result is about, or None when the source does not give it."""

@@ -73,6 +73,7 @@ class EvidenceView:
     certainty: str | None = None     # certainty-rating code of its certainty-of-evidence assessment
     certainty_summary: str | None = None
     synthesis: bool = False
+    reported_in: list[str] = field(default_factory=list)  # the Citations its numbers were read in (titles)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class StudyView:
     discussion: list[str]
     risk_of_bias: tuple[str, str] | None        # rating display, summary
     diagnostics: list[Json] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)  # every report's citation text (References), in order
 
 
 @dataclass
@@ -233,7 +235,9 @@ def read_output(directory: Path) -> Site:
             [_estimate(i, s) for i, s in enumerate(r.get("statistic", []))], _provenance(mapped.get(key)),
             study_of.get(key), _code_of((content.get("classifier") or [None])[0],
                                         "http://hl7.org/fhir/certainty-rating") if assessment else None,
-            content.get("summary"), synthesis=EBM + "evidence-synthesis-evidence" in r.get("meta", {}).get("profile", []))
+            content.get("summary"), synthesis=EBM + "evidence-synthesis-evidence" in r.get("meta", {}).get("profile", []),
+            reported_in=[_cited(by_key, a["resourceReference"]) for a in r.get("relatedArtifact", [])
+                         if a.get("type") == "derived-from" and "resourceReference" in a])
     designs: dict[str, list[str]] = {}  # study report id -> the design codes its Evidence carry
     syntheses: dict[str, EvidenceView] = {}  # outcome variable reference -> its synthesis Evidence
     for r in resources:
@@ -250,6 +254,13 @@ def read_output(directory: Path) -> Site:
     questions = [_question(r, by_key, evidence, about, syntheses) for r in reports
                  if (_SECTIONS, "SummaryOfFindings") in _codes(r.get("type"))]
     return Site(sorted(studies, key=lambda s: s.id), sorted(questions, key=lambda q: q.id), evidence, directory)
+
+
+def _cited(by_key: dict[str, Json], reference: Json) -> str:
+    """How a page names a cited report: its Citation's summary, else its title (without 'Citation for')."""
+    citation = by_key.get(str(reference.get("reference", "")), {})
+    summary = (citation.get("summary") or [{}])[0].get("text")
+    return str(summary or str(citation.get("title", reference.get("display", ""))).removeprefix("Citation for "))
 
 
 def _walk(sections: list[Json]) -> list[Json]:
@@ -312,7 +323,8 @@ def _study(report: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
                      str((citation.get("summary") or [{}])[0].get("text", citation.get("title", ""))),
                      identifiers.get("https://pubmed.ncbi.nlm.nih.gov"), identifiers.get("https://doi.org"), links,
                      _text(design), study_design, groups, rows,
-                     [p for p in _paragraphs(discussion)], risk)
+                     [p for p in _paragraphs(discussion)], risk,
+                     reports=[_cited(by_key, e) for e in (_section(report, "references") or {}).get("entry", [])])
 
 
 def _paragraphs(section: Json) -> list[str]:

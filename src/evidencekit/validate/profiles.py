@@ -34,19 +34,51 @@ def _codes(concept: Json | None) -> set[tuple[str, str]]:
     return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
 
 
-def journal_article_citation(r: Json, resolve: Resolver) -> Iterator[Problem]:
-    if "effectivePeriod" in r:
-        yield "Citation.effectivePeriod", "journal-article-citation: effectivePeriod is 0..0"
+def _knowledge_artifact_type(profile: str, classifier: tuple[str, str], display: str,
+                             r: Json) -> Iterator[Problem]:
+    """A Citation profile's knowledgeArtifactType slice: exactly one, with the profile's classifier."""
     slices = [c for c in r.get("citedArtifact", {}).get("classification", [])
               if ("http://hl7.org/fhir/cited-artifact-classification-type", "knowledge-artifact-type")
               in _codes(c.get("type"))]
     if len(slices) != 1:
         yield ("Citation.citedArtifact.classification",
-               f"journal-article-citation: slice knowledgeArtifactType is 1..1, found {len(slices)}")
-    elif not any(("http://hl7.org/fhir/citation-artifact-classifier", "D016428") in _codes(c)
-                 for c in slices[0].get("classifier", [])):
+               f"{profile}: slice knowledgeArtifactType is 1..1, found {len(slices)}")
+    elif not any(classifier in _codes(c) for c in slices[0].get("classifier", [])):
         yield ("Citation.citedArtifact.classification",
-               "journal-article-citation: knowledgeArtifactType classifier must be D016428 Journal Article")
+               f"{profile}: knowledgeArtifactType classifier must be {classifier[1]} {display}")
+
+
+def journal_article_citation(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    if "effectivePeriod" in r:
+        yield "Citation.effectivePeriod", "journal-article-citation: effectivePeriod is 0..0"
+    yield from _knowledge_artifact_type("journal-article-citation",
+                                        ("http://hl7.org/fhir/citation-artifact-classifier", "D016428"),
+                                        "Journal Article", r)
+
+
+def database_entry_citation(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """A record within a database (here: a trial registry's record); published in a Database."""
+    yield from _knowledge_artifact_type("database-entry-citation",
+                                        ("https://fevir.net/resources/CodeSystem/179423",
+                                         "classified-as-database-entry"), "Database Entry", r)
+    for i, form in enumerate(r.get("citedArtifact", {}).get("publicationForm", [])):
+        published = form.get("publishedIn", {})
+        if "type" in published and ("http://hl7.org/fhir/published-in-type", "D019991") not in _codes(published["type"]):
+            yield (f"Citation.citedArtifact.publicationForm[{i}].publishedIn.type",
+                   "database-entry-citation: publishedIn.type is fixed to D019991 Database")
+
+
+def web_page_citation(r: Json, resolve: Resolver) -> Iterator[Problem]:
+    """A web page: at least one webLocation, published in a Website."""
+    if not r.get("citedArtifact", {}).get("webLocation"):
+        yield "Citation.citedArtifact.webLocation", "web-page-citation: webLocation is 1..*"
+    yield from _knowledge_artifact_type("web-page-citation",
+                                        ("http://hl7.org/fhir/citation-artifact-classifier", "webpage"), "Webpage", r)
+    for i, form in enumerate(r.get("citedArtifact", {}).get("publicationForm", [])):
+        published = form.get("publishedIn", {})
+        if "type" in published and published["type"].get("text") != "Website":
+            yield (f"Citation.citedArtifact.publicationForm[{i}].publishedIn.type.text",
+                   "web-page-citation: publishedIn.type.text is fixed to 'Website'")
 
 
 def evidence_r6(r: Json, resolve: Resolver) -> Iterator[Problem]:
@@ -318,6 +350,8 @@ def _narrative(r: Json, resolve: Resolver) -> Iterator[Problem]:
 #: profile id -> rules; a derived profile lists its parents' rules too.
 PROFILE_RULES: dict[str, tuple[Callable[[Json, Resolver], Iterator[Problem]], ...]] = {
     "journal-article-citation": (journal_article_citation,),
+    "database-entry-citation": (database_entry_citation,),
+    "web-page-citation": (web_page_citation,),
     "evidence-r6": (evidence_r6,),
     "single-study-evidence": (evidence_r6, single_study_evidence),
     "non-comparative-evidence": (evidence_r6, non_comparative_evidence),
