@@ -104,7 +104,16 @@ def test_derived_values_are_marked_and_can_be_left_out(tmp_path: Path, runner: C
                                   "--config", str(ROOT / "evidencekit.yaml")])
     assert result.exit_code == 0, result.output
     text = (out / "r5" / "bundle.json").read_text()
-    assert "derived-value" not in text and "Derived by evidencekit" not in text
+    assert "Derived by evidencekit" not in text
+    # what evidencekit derives is gone; a number the definition's author derived stays, and so does its mark
+    for entry in json.loads(text)["entry"]:
+        resource = entry["resource"]
+        marks = [e for e in resource.get("extension", []) if e["url"].endswith("/derived-value")]
+        if resource["resourceType"] != "Group":
+            assert "derived-value" not in json.dumps(resource), resource["id"]
+        elif marks:
+            assert resource["id"] == "aggarwal-2022-ivig-exposed", resource["id"]  # 48 = 95 - 47 (ART 2024)
+            assert [m["extension"][0]["valueString"] for m in marks] == ["characteristic[1]"]
     improvement = json.loads((out / "r5" / "resources" / "Evidence-galimberti-2018-improvement-overall.json")
                              .read_text())["statistic"][0]
     assert "numberAffected" not in improvement and "attributeEstimate" not in improvement

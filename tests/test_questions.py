@@ -169,6 +169,9 @@ def test_summary_of_findings_lists_every_outcome_with_its_certainty(seed_build: 
     assert headers["code"]["coding"][0]["code"] == "column-headers" and len(headers["section"]) == 6
     question = QUESTION.read_text()
     assert [e["title"] for e in entries] == ["Skin disease activity", "Response to treatment", "Serious adverse events",
+                                             "Serious adverse events, weeks 0 to 40 (all on IVIG)",
+                                             "Thromboembolic events, weeks 0 to 16 (randomized)",
+                                             "Thromboembolic events, weeks 0 to 40 (all on IVIG)",
                                              "Less use of systemic glucocorticoids"]
     for entry in entries:
         assert entry["focus"]["reference"].startswith("EvidenceVariable/ivig-refractory-cdm-question-")

@@ -79,8 +79,8 @@ def test_proderm_results_name_the_publication_they_were_read_in(seed_build: Path
     assert record["citedArtifact"]["publicationForm"][0]["publishedIn"]["title"] == "ClinicalTrials.gov"
     nejm = [k for k, r in resources.items() if k.startswith("Evidence/aggarwal-2022-")
             and r["relatedArtifact"][0]["resourceReference"]["reference"] == "Citation/aggarwal-2022-citation"]
-    assert sorted(nejm) == ["Evidence/aggarwal-2022-tis20-difference", "Evidence/aggarwal-2022-tis20-ivig",
-                            "Evidence/aggarwal-2022-tis20-placebo"]
+    assert sorted(nejm) == ["Evidence/aggarwal-2022-related-serious-nejm", "Evidence/aggarwal-2022-tis20-difference",
+                            "Evidence/aggarwal-2022-tis20-ivig", "Evidence/aggarwal-2022-tis20-placebo"]
     report = resources["Composition/aggarwal-2022"]
     assert [r["resourceReference"]["reference"] for r in report["relatesTo"]] == [
         "Citation/aggarwal-2022-citation", "Citation/aggarwal-2022-citation-art-2024",

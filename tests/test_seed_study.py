@@ -196,7 +196,9 @@ def test_recommendation_compiles_to_a_plan_definition_with_its_justification(see
     assert sof["id"] == "ivig-refractory-cdm-question-summary-of-findings"
     outcomes = [by_url[d["resource"]]["id"] for d in docs if d.get("label") == "outcome"]
     assert outcomes == ["ivig-refractory-cdm-question-skin-activity", "ivig-refractory-cdm-question-disease-response",
-                        "ivig-refractory-cdm-question-serious-adverse-events"]  # the critical ones, in order
+                        "ivig-refractory-cdm-question-serious-adverse-events",
+                        "ivig-refractory-cdm-question-sae-weeks-0-40", "ivig-refractory-cdm-question-tee-weeks-0-16",
+                        "ivig-refractory-cdm-question-tee-weeks-0-40"]  # the critical ones, in order
     skin = docs.index(next(d for d in docs if d.get("label") == "outcome"))
     assert [by_url[d["resource"]]["id"] for d in docs[skin + 1:skin + 4]] == [
         "aggarwal-2022-cdasi-difference", "galimberti-2018-improvement-overall", "bounfour-2014-major-response"]
@@ -207,7 +209,7 @@ def test_recommendation_compiles_to_a_plan_definition_with_its_justification(see
     assert justification["artifactCanonical"] == plan["url"]
     assert justification["content"][0]["relatedArtifact"][0]["resource"] == sof["url"]
     rated = justification["content"][1:]
-    assert [c["classifier"][0]["coding"][0]["code"] for c in rated] == ["low", "low", "low"]
+    assert [c["classifier"][0]["coding"][0]["code"] for c in rated] == ["low"] * len(outcomes)  # one per outcome
     for content in rated:  # each rating is the outcome's certainty-of-evidence assessment
         assessment = resources[content["relatedArtifact"][0]["resourceReference"]["reference"]]
         assert assessment["meta"]["profile"] == ["http://hl7.org/fhir/uv/ebm/StructureDefinition/certainty-of-evidence"]

@@ -8,9 +8,30 @@ from ..diagnostics import Diagnostic, Severity
 from .ek209_quote_in_source import normalize
 
 
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+def number_words(number: str) -> list[str]:
+    """How a source may write a whole number from 0 to 99 in words ('none' and 'zero' for 0,
+    'twenty-one' or 'twenty one'); none for other numbers."""
+    if not number.isdigit() or int(number) > 99:
+        return []
+    n = int(number)
+    if n == 0:
+        return ["none", "zero"]
+    if n < 20:
+        return [_ONES[n]]
+    tens, ones = divmod(n, 10)
+    return [_TENS[tens - 2]] if ones == 0 else [f"{_TENS[tens - 2]}-{_ONES[ones]}", f"{_TENS[tens - 2]} {_ONES[ones]}"]
+
+
 def _mentions(quotes: list[str], number: str) -> bool:
+    """The number, as digits or (a whole number below 100) in words, stands in one of the quotes."""
     pattern = re.compile(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)")
-    return any(pattern.search(normalize(q)) for q in quotes)
+    words = [re.compile(rf"(?i)(?<![\w-]){re.escape(w)}(?![\w-])") for w in number_words(number)]
+    return any(pattern.search(text) or any(w.search(text) for w in words) for text in map(normalize, quotes))
 
 
 def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
@@ -18,7 +39,9 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
 
     Every authored number of a result (value, SD, SE, CI, IQR and range bounds, patients affected, event count) and every
     N must be written, as authored, in one of the quotes that back it, so a
-    reader can see where it came from.
+    reader can see where it came from. A whole number below 100 may stand in words ("Nineteen
+    patients", "none had major improvement"); a word inside another ("seventeen") does not count.
+    An N the author derived (``derived: {method: ...}``) says how instead and is not looked for.
 
     Reference: evidencekit design, "Truth to the source".
 
@@ -56,7 +79,7 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         counts.append((("analysis_sets", i, "n"), aset.n))
         counts += [(("analysis_sets", i, "includes", j, "n"), inc.n) for j, inc in enumerate(aset.includes)]
     for path, count in counts:
-        if not _mentions([p.quote for p in count.provenance], str(count.value)):
+        if count.derived is None and not _mentions([p.quote for p in count.provenance], str(count.value)):
             yield loaded.diag("EK210", Severity.ERROR, f"N {count.value} is not in its provenance quotes",
                               *path, "value", hint="quote the sentence of the source that states this number")
     for kind, items in (("periods", study.periods), ("timepoints", study.timepoints)):

@@ -38,6 +38,9 @@ def concept_uses(loaded: LoadedStudy | LoadedQuestion) -> Iterator[tuple[str, tu
             yield key, ("reports", k, "article", "mesh", i)
     for i, key in enumerate(study.design.codes):
         yield key, ("design", "codes", i)
+    for k, period in enumerate(study.periods):
+        for i, key in enumerate(period.codes):
+            yield key, ("periods", k, "codes", i)
     for i, crit in enumerate(study.population.eligibility.criteria):
         if crit.concept:
             yield crit.concept, ("population", "eligibility", "criteria", i, "concept")

@@ -23,6 +23,7 @@ from ..definitions.model import NOT_ESTIMABLE, RATIO_STATISTICS, Provenance, Res
 from ..stats import grim_proportion, wilson_interval
 from ..terminology import concept, quantity_unit
 from .citation import report_ref
+from .extensions import DERIVED_VALUE, derived_value, derived_value_url
 from .context import EBM, CompileContext, CompiledResource, Json, div, percent_to_fraction, provenance_note
 from .groups import exposure_group_id
 from .variables import ASSIGNMENT, outcome_variable_id
@@ -32,8 +33,6 @@ __all__ = ["DERIVED_VALUE", "STATISTIC_TYPES", "ESTIMATE_TYPES", "compile_eviden
 
 ROLE_EXTENSION = EBM + "variable-definition-variable-role-code"
 COMPARATOR_CATEGORY = EBM + "variable-definition-comparator-category"
-#: local name of our extension that marks derived values (its StructureDefinition ships in the package)
-DERIVED_VALUE = "derived-value"
 _STAT_TYPE = "http://terminology.hl7.org/CodeSystem/statistic-type"
 _ESTIMATE_TYPE = "http://terminology.hl7.org/CodeSystem/attribute-estimate-type"
 _VARIABLE_ROLE = "http://terminology.hl7.org/CodeSystem/variable-role"
@@ -69,17 +68,6 @@ _ROLE_CODES = {"population": ("population", "population"), "outcome": ("measured
                "exposure": ("exposure", "exposure")}
 
 
-def derived_value_url(ctx: CompileContext) -> str:
-    return f"{ctx.config.canonical_base}/StructureDefinition/{DERIVED_VALUE}"
-
-
-def derived_value(ctx: CompileContext, method: str, element: str | None = None) -> Json:
-    """The derived-value extension: how a value was derived, and which element (relative) it is."""
-    parts: list[Json] = [] if element is None else [{"url": "element", "valueString": element}]
-    parts.append({"url": "method", "valueString": method})
-    return {"url": derived_value_url(ctx), "extension": parts}
-
-
 def variable_role(role: str, observed: Json, comparator: str | None = None) -> Json:
     """A variableDefinition with the EBM role extension (and the comparator category of an exposure)."""
     extensions: list[Json] = [{"url": ROLE_EXTENSION, "valueCode": role}]
@@ -93,8 +81,10 @@ def variable_role(role: str, observed: Json, comparator: str | None = None) -> J
 
 
 def _shell(ctx: CompileContext, rid: str, title: str, description: str, profiles: list[str],
-           variables: list[Json], narrative: Json, provenance: list[Provenance]) -> Json:
-    """What every Evidence has; ``provenance`` names the reports its numbers were read in."""
+           variables: list[Json], narrative: Json, provenance: list[Provenance],
+           design_codes: list[str] | None = None) -> Json:
+    """What every Evidence has; ``provenance`` names the reports its numbers were read in, and
+    ``design_codes`` are the study design as it was when they were measured (default: the study's)."""
     study = ctx.study
     return {
         "resourceType": "Evidence",
@@ -113,7 +103,8 @@ def _shell(ctx: CompileContext, rid: str, title: str, description: str, profiles
         "variableDefinition": variables,
         "synthesisType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/synthesis-type",
                                       "code": "NotApplicable", "display": "not applicable"}]},
-        "studyDesign": [{"coding": [c.coding()]} for c in (concept(k) for k in study.design.codes) if c],
+        "studyDesign": [{"coding": [c.coding()]} for c in (concept(k) for k in (
+            study.design.codes if design_codes is None else design_codes)) if c],
     }
 
 
@@ -313,7 +304,7 @@ def _profiles(ctx: CompileContext, result: Result, role: str) -> list[str]:
     if role == "baseline":
         return ["baseline-measure-evidence", "single-study-evidence"]
     assert result.population is not None
-    arm = study.arm_of(result.population)
+    arm = study.treatment_of(result.population)
     if arm is not None:
         return [f"{'comparator' if arm.role == 'comparator' else 'intervention'}-only-evidence", "single-study-evidence"]
     if not study.design.comparative and exposure_group_id(study) is not None:
@@ -361,7 +352,7 @@ def _compile_result(ctx: CompileContext, index: int, result: Result) -> Json:
                     ("Provenance", [f"{ctx.source_title(p.source)}" + (f", {p.locator}" if p.locator else "")
                                     + f": \u201c{p.quote}\u201d" for p in result.provenance]))
     resource = _shell(ctx, rid, title, result.text, _profiles(ctx, result, variable.role), variables, narrative,
-                      result.provenance)
+                      result.provenance, study.design_codes_for(result))
     resource["statistic"] = [statistic]
     compiled = ctx.add(resource, *b.path)
     for fhir_path, yaml_path, authored, derived in b.elements:

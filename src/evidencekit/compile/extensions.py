@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from ..config import Config
-from .context import Json
+from .context import CompileContext, Json
 
-__all__ = ["derived_value_definition"]
+__all__ = ["DERIVED_VALUE", "derived_value", "derived_value_definition", "derived_value_url"]
+
+#: local name of our extension that marks derived values (its StructureDefinition ships in the package)
+DERIVED_VALUE = "derived-value"
+
+
+def derived_value_url(ctx: CompileContext) -> str:
+    return f"{ctx.config.canonical_base}/StructureDefinition/{DERIVED_VALUE}"
+
+
+def derived_value(ctx: CompileContext, method: str, element: str | None = None) -> Json:
+    """The derived-value extension: how a value was derived, and which element (relative) it is."""
+    parts: list[Json] = [] if element is None else [{"url": "element", "valueString": element}]
+    parts.append({"url": "method", "valueString": method})
+    return {"url": derived_value_url(ctx), "extension": parts}
 
 
 def derived_value_definition(config: Config) -> Json:
@@ -13,7 +27,9 @@ def derived_value_definition(config: Config) -> Json:
 
     On an ``Evidence.statistic`` it names the derived element (``element``, a path relative to
     the statistic, e.g. ``numberAffected``); on an ``attributeEstimate`` it marks the whole
-    estimate (e.g. a Wilson CI). ``method`` says how the value was derived.
+    estimate (e.g. a Wilson CI); on a ``Group`` it names the derived element (``quantity``, or
+    ``characteristic[1]`` for the N of members from another arm). ``method`` says how the value was
+    derived.
     """
     url = f"{config.canonical_base}/StructureDefinition/derived-value"
     root = "Extension"
@@ -51,7 +67,8 @@ def derived_value_definition(config: Config) -> Json:
         "kind": "complex-type",
         "abstract": False,
         "context": [{"type": "element", "expression": "Evidence.statistic"},
-                    {"type": "element", "expression": "Evidence.statistic.attributeEstimate"}],
+                    {"type": "element", "expression": "Evidence.statistic.attributeEstimate"},
+                    {"type": "element", "expression": "Group"}],
         "type": "Extension",
         "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
         "derivation": "constraint",

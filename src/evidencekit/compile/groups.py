@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..definitions.model import Study
+from ..definitions.model import Count, Study
 from ..terminology import concept, quantity_unit
 from .context import EBM, CompileContext, Json, div
+from .extensions import derived_value
 
 __all__ = ["coded_characteristic", "compile_groups", "exposure_group_id", "group_profile"]
 
@@ -26,8 +27,8 @@ def exposure_group_id(study: Study) -> str | None:
 
 
 def group_profile(study: Study, group: str) -> str:
-    """The EBM profile of the Group for a population, subgroup, arm or analysis set id."""
-    arm = study.arm_of(group)
+    """The EBM profile of the Group for a population, subgroup, arm or analysis set id (by what it received)."""
+    arm = study.treatment_of(group)
     if arm is not None:
         return "comparator-group" if arm.role == "comparator" else "exposure-group"
     if group == study.population.id:
@@ -67,6 +68,21 @@ def _group(ctx: CompileContext, local: str, profile: str, kind: str, title: str,
         "quantity": n,
         "characteristic": characteristics,
     }
+
+
+def _method(size: Count) -> str | None:
+    return size.derived.method if size.derived is not None else None
+
+
+def _derived_marks(ctx: CompileContext, sizes: list[tuple[str, Count]]) -> tuple[list[Json], list[str]]:
+    """For each size the author derived: the derived-value extension (naming the Group element) and
+    a line of the narrative saying how. Authored numbers: marked whatever ``derived_values`` says."""
+    extensions, lines = [], []
+    for element, size in sizes:
+        if size.derived is not None:
+            extensions.append(derived_value(ctx, size.derived.method, element))
+            lines.append(f"Derived by the definition author ({element}): {size.derived.method}")
+    return extensions, lines
 
 
 def _eligibility(ctx: CompileContext) -> Json:
@@ -116,12 +132,14 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
     pop = study.population
     out = [_eligibility(ctx)]
     elig = pop.eligibility
+    marks, lines = _derived_marks(ctx, [("quantity", pop.n)])
     study_group = _group(ctx, pop.id, "study-group", "Study group", pop.title, pop.description, pop.n.value,
                          [{"code": {"text": "Meets study eligibility criteria"},
                            "valueReference": ctx.ref("Group", ctx.rid(elig.id), elig.title), "exclude": False}],
-                         [f"Source: \u201c{p.quote}\u201d" for p in pop.n.provenance])
+                         [f"Source: \u201c{p.quote}\u201d" for p in pop.n.provenance] + lines, marks)
     compiled = ctx.add(study_group, "population")
-    ctx.element(compiled, "Group.quantity", ("population", "n", "value"), str(pop.n.value), pop.n.provenance)
+    ctx.element(compiled, "Group.quantity", ("population", "n", "value"), str(pop.n.value), pop.n.provenance,
+                _method(pop.n))
     out.append(study_group)
 
     exposure = study.exposure
@@ -143,31 +161,39 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
     arm_titles = {a.id: a.title for a in study.arms}
     for i, arm in enumerate(study.arms):
         how = "Randomized to" if randomized else "Assigned to"
+        marks, lines = _derived_marks(ctx, [("quantity", arm.n)])
         group = _group(ctx, arm.id, group_profile(study, arm.id),
                        "Comparator group" if arm.role == "comparator" else "Exposure group",
                        arm.title, arm.description, arm.n.value,
                        [_member_of(ctx, pop.id, pop.title), coded_characteristic(arm.title, arm.concepts, how)],
-                       [f"{how}: {arm.title}", f"Role: {arm.role}"])
+                       [f"{how}: {arm.title}", f"Role: {arm.role}", *lines], marks)
         compiled = ctx.add(group, "arms", i)
-        ctx.element(compiled, "Group.quantity", ("arms", i, "n", "value"), str(arm.n.value), arm.n.provenance)
+        ctx.element(compiled, "Group.quantity", ("arms", i, "n", "value"), str(arm.n.value), arm.n.provenance,
+                    _method(arm.n))
         out.append(group)
     for i, aset in enumerate(study.analysis_sets):
         characteristics = [_member_of(ctx, aset.arm, arm_titles.get(aset.arm, aset.arm), "analysed as this arm")]
         blocks: list[str | tuple[str, list[str]]] = [f"Analysed as: {arm_titles.get(aset.arm, aset.arm)}"]
+        if aset.received is not None:
+            given = next(a for a in study.arms if a.id == aset.received)
+            characteristics.append(coded_characteristic(given.title, given.concepts, "Received"))
+            blocks.append(f"Received: {given.title}")
         for inc in aset.includes:
             characteristics.append(_member_of(ctx, inc.arm, arm_titles.get(inc.arm, inc.arm),
                                               f"{inc.n.value} participants of this arm: {inc.reason}"))
             blocks.append(f"Includes {inc.n.value} participants of {arm_titles.get(inc.arm, inc.arm)}: {inc.reason}")
         extensions = [{"url": COMBINATION_METHOD, "valueCode": "any-of"}] if aset.includes else []
+        marks, lines = _derived_marks(ctx, [("quantity", aset.n)] + [(f"characteristic[{j + 1}]", inc.n)
+                                                                      for j, inc in enumerate(aset.includes)])
         role = group_profile(study, aset.id)
         group = _group(ctx, aset.id, role, "Analysis set", aset.title, aset.description, aset.n.value,
-                       characteristics, blocks, extensions)
+                       characteristics, blocks + lines, extensions + marks)
         compiled = ctx.add(group, "analysis_sets", i)
         ctx.element(compiled, "Group.quantity", ("analysis_sets", i, "n", "value"), str(aset.n.value),
-                    aset.n.provenance)
+                    aset.n.provenance, _method(aset.n))
         for j, inc in enumerate(aset.includes):
             ctx.element(compiled, f"Group.characteristic[{j + 1}]", ("analysis_sets", i, "includes", j, "n", "value"),
-                        str(inc.n.value), inc.n.provenance)
+                        str(inc.n.value), inc.n.provenance, _method(inc.n))
         out.append(group)
 
     titles = {s.id: s.title for s in pop.subgroups}
@@ -180,10 +206,11 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
         blocks = [f"Subgroup of: {pop.title}"]
         if sub.union_of:
             blocks.append(("Combines the subgroups", [titles[s] for s in sub.union_of]))
+        marks, lines = _derived_marks(ctx, [("quantity", sub.n)])
         group = _group(ctx, sub.id, "exposure-group", "Subgroup", sub.title, sub.description, sub.n.value,
-                       characteristics, blocks)
+                       characteristics, blocks + lines, marks)
         compiled = ctx.add(group, "population", "subgroups", i)
         ctx.element(compiled, "Group.quantity", ("population", "subgroups", i, "n", "value"),
-                    str(sub.n.value), sub.n.provenance)
+                    str(sub.n.value), sub.n.provenance, _method(sub.n))
         out.append(group)
     return out

@@ -432,6 +432,8 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
     compared = arm_ids | {a.id for a in study.analysis_sets}
     for i, aset in enumerate(study.analysis_sets):
         need(aset.arm, arm_ids, "arm", "analysis_sets", i, "arm")
+        if aset.received is not None:
+            need(aset.received, arm_ids, "arm", "analysis_sets", i, "received")
         for j, inc in enumerate(aset.includes):
             need(inc.arm, arm_ids - {aset.arm}, "arm", "analysis_sets", i, "includes", j, "arm")
     period_ids = {p.id for p in study.periods}

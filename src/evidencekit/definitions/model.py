@@ -104,11 +104,20 @@ class Source(Model):
     url: Text | None = None
 
 
+class Derivation(Model):
+    """How the definition author derived a value the source does not state directly."""
+
+    method: Text
+
+
 class Count(Model):
-    """An integer fact with its provenance."""
+    """An integer fact with its provenance (a size or count the author derived says how: `derived`)."""
 
     value: StrictInt = Field(ge=0, le=10**9)
-    provenance: list[Provenance] = Field(min_length=1)
+    provenance: list[Provenance] = Field(min_length=1, description="the quotes it is read or derived from")
+    derived: Derivation | None = Field(None, description="how the author derived it when the source does not "
+                                                          "state it (e.g. 95 exposed minus 47 randomized to IVIG); "
+                                                          "then its quotes need not contain it")
 
 
 #: the largest group a definition may describe: beyond any trial or registry a source reports, and small
@@ -368,6 +377,9 @@ class AnalysisSet(Model):
     n: Size
     includes: list[Inclusion] = Field(default_factory=list, description="members from other arms (a set that "
                                                                         "crosses arms); required when N exceeds the arm's")
+    received: Id | None = Field(None, description="the arm whose treatment the set received, when not its own arm's "
+                                                  "(e.g. placebo-first patients on IVIG in an open-label extension, "
+                                                  "still analysed by their original randomization)")
 
 
 class Duration(Model):
@@ -385,7 +397,29 @@ class Period(Model):
     description: Text
     start: Duration | None = None
     end: Duration | None = None
+    codes: list[str] = Field(default_factory=list, description="the study design codes that hold in this period "
+                             "when they differ from the study's (e.g. an open-label extension: no randomized "
+                             "assignment, no blinding); its results' Evidence carry these")
     provenance: list[Provenance] = Field(min_length=1)
+
+
+def _weeks(duration: Duration) -> Decimal:
+    """A duration in weeks (months and years as 30.4375 and 365.25 days: only to compare periods)."""
+    days = {"days": Decimal(1), "weeks": Decimal(7), "months": Decimal("30.4375"), "years": Decimal("365.25")}
+    return Decimal(duration.value) * days[duration.unit] / 7
+
+
+def _overlaps(point: "Timepoint", period: Period) -> bool:
+    """Whether a timepoint (a time, or a window) falls in a period, by their durations; a period
+    without bounds is open on that side."""
+    low = point.at or point.start
+    high = point.at or point.end
+    if low is None or high is None:
+        return False
+    starts, ends = _weeks(low), _weeks(high)
+    after = period.start is None or ends > _weeks(period.start) or (point.at is not None and ends == _weeks(period.start))
+    before = period.end is None or starts < _weeks(period.end) or (point.at is not None and starts == _weeks(period.end))
+    return after and before
 
 
 class Timepoint(Model):
@@ -426,12 +460,6 @@ class Variable(Model):
     unit: Text | None = None
     integer_valued: bool = Field(False, description="values are whole numbers (enables GRIM for means)")
     range: Range | None = None
-
-
-class Derivation(Model):
-    """How the definition author derived a value the source does not state directly."""
-
-    method: Text
 
 
 class Denominator(Model):
@@ -832,6 +860,21 @@ class Study(Model):
                 out.append(report)
         return out or [self.primary_report]
 
+    def design_codes_for(self, result: Result) -> list[str]:
+        """The design codes of the study as it was when the result was measured: its period's (a
+        window over several periods: the codes all of them share), else the study's."""
+        point = next((t for t in self.timepoints if t.id == result.timepoint), None)
+        if point is None or not self.periods:
+            return list(self.design.codes)
+        if point.period is not None:
+            periods = [p for p in self.periods if p.id == point.period]
+        else:
+            periods = [p for p in self.periods if _overlaps(point, p)]
+        if not periods:
+            return list(self.design.codes)
+        shared = [set(p.codes or self.design.codes) for p in periods]
+        return [c for c in (periods[0].codes or self.design.codes) if all(c in s for s in shared)]
+
     def denominator_of(self, result: Result) -> int | None:
         """The N a result is about, or None when the source does not give it."""
         den = result.denominator
@@ -863,6 +906,12 @@ class Study(Model):
                                and r.population == side and r.variable == result.variable
                                and r.timepoint == result.timepoint), None))
         return found[0], found[1]
+
+    def treatment_of(self, group: str) -> "Arm | None":
+        """The arm whose treatment a group received: an analysis set's `received` arm, else the arm
+        it is or is analysed as."""
+        received = next((s.received for s in self.analysis_sets if s.id == group and s.received), None)
+        return next((a for a in self.arms if a.id == received), None) if received else self.arm_of(group)
 
     def arm_of(self, group: str) -> "Arm | None":
         """The arm a group id is (an arm id) or is analysed as (an analysis set id)."""
