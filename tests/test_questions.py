@@ -172,6 +172,7 @@ def test_summary_of_findings_lists_every_outcome_with_its_certainty(seed_build: 
                                              "Serious adverse events, weeks 0 to 40 (all on IVIG)",
                                              "Thromboembolic events, weeks 0 to 16 (randomized)",
                                              "Thromboembolic events, weeks 0 to 40 (all on IVIG)",
+                                             "Major improvement of muscle disease",
                                              "Less use of systemic glucocorticoids"]
     for entry in entries:
         assert entry["focus"]["reference"].startswith("EvidenceVariable/ivig-refractory-cdm-question-")

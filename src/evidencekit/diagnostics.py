@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "EK223": "effect direction disagrees with the arm values",
     "EK224": "outcome result without a timepoint in a study with periods",
     "EK225": "reported figure reproduced by a recomputation (which method)",
+    "EK226": "comparison of groups that share patients not declared paired (or of disjoint groups declared paired)",
     "EK230": "question cites a study or result that is not defined",
     "EK231": "synthesis combines results that are not combinable",
     "EK232": "certainty or directness rated down without a reason",

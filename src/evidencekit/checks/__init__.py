@@ -35,6 +35,7 @@ from .ek221_p_value_ci import ek221_p_value_ci
 from .ek222_p_value_test import ek222_p_value_test
 from .ek223_effect_direction import ek223_effect_direction
 from .ek224_timepoint_missing import ek224_timepoint_missing
+from .ek226_shared_patients import ek226_shared_patients
 from .ek301_terminology import ek301_unknown_code, ek302_unverified_code
 from .ek305_unit_without_code import ek305_unit_without_code
 
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     Rule("EK222", "comparisons.p_value_test", ek222_p_value_test),
     Rule("EK223", "comparisons.effect_direction", ek223_effect_direction),
     Rule("EK224", "design.timepoint_missing", ek224_timepoint_missing),
+    Rule("EK226", "comparisons.shared_patients", ek226_shared_patients),
     Rule("EK301", "terminology.unknown_code", ek301_unknown_code),
     Rule("EK302", "terminology.unverified_code", ek302_unverified_code),
     Rule("EK305", "terminology.unit_without_code", ek305_unit_without_code),

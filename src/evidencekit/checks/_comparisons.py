@@ -62,12 +62,13 @@ class Compared:
 
 
 def paired(loaded: LoadedStudy, item: Compared, field: str) -> Diagnostic | None:
-    """EK208 for a crossover comparison: independent-groups methods do not apply to paired data."""
-    if loaded.study.design.kind != "crossover-randomized":
+    """EK208 for a paired comparison (a crossover): independent-groups methods do not apply."""
+    comparison = item.result.comparison
+    if loaded.study.design.kind != "crossover-randomized" and not (comparison is not None and comparison.paired):
         return None
     return loaded.diag("EK208", Severity.INFO,
-                       f"result '{item.result.id}': not recomputed: in a crossover design both groups are the same "
-                       "patients, and methods for independent groups do not apply (the within-patient correlation "
+                       f"result '{item.result.id}': not recomputed: the groups are the same patients (a paired "
+                       "comparison), and methods for independent groups do not apply (the within-patient correlation "
                        "is not reported)", "results", item.index, field)
 
 

@@ -41,7 +41,8 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     N must be written, as authored, in one of the quotes that back it, so a
     reader can see where it came from. A whole number below 100 may stand in words ("Nineteen
     patients", "none had major improvement"); a word inside another ("seventeen") does not count.
-    An N the author derived (``derived: {method: ...}``) says how instead and is not looked for.
+    An N, a duration or a result's value or count the author derived (``derived: {method: ...}``)
+    says how instead and is not looked for.
 
     Reference: evidencekit design, "Truth to the source".
 
@@ -60,6 +61,8 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         quotes = [p.quote for p in result.provenance]
         for field in ("value", "sd", "se", "ci_low", "ci_high", "iqr_low", "iqr_high", "range_low", "range_high", "affected", "event_count"):
             number = getattr(result, field)
+            if result.derived is not None and field in ("value", "affected"):
+                continue  # the author derived it and says how (`derived.method`)
             if number is not None and not _mentions(quotes, str(number)):
                 yield loaded.diag("EK210", Severity.ERROR,
                                   f"result '{result.id}': {field} {number} is not in its provenance quotes",
@@ -87,7 +90,7 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
             quotes = [p.quote for p in item.provenance]
             for field in ("at", "start", "end"):
                 duration = getattr(item, field, None)
-                if duration is not None and not _mentions(quotes, duration.value):
+                if duration is not None and duration.derived is None and not _mentions(quotes, duration.value):
                     yield loaded.diag("EK210", Severity.ERROR,
                                       f"{kind[:-1]} '{item.id}': {field} {duration.value} is not in its provenance "
                                       "quotes", kind, i, field, "value",

@@ -5,7 +5,7 @@ from typing import Iterator
 from ..definitions.loader import LoadedStudy
 from ..diagnostics import Diagnostic, Severity
 from ..effects import Interval, effect_of_counts, reported, spread
-from ._comparisons import comparisons
+from ._comparisons import comparisons, paired
 
 
 def _fmt(x: float) -> str:
@@ -20,7 +20,8 @@ def ek219_effect_from_arms(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     difference from the arms' means, at the precision each was reported with:
     the estimate must round to the reported value. An adjusted estimate
     (`model.adjusted`, e.g. ANCOVA) differs from the raw one by design; the
-    rule then only says what the raw difference is (info, EK225).
+    rule then only says what the raw difference is (info, EK225). A paired comparison (a
+    crossover, or sets that share patients) is not independent-groups arithmetic: EK208.
 
     Reference: Altman DG, et al. Statistics with Confidence, 2nd ed. BMJ Books
     2000, ch. 6-7; Brown & Heathers 2017 (reported precision).
@@ -40,6 +41,10 @@ def ek219_effect_from_arms(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     for item in comparisons(loaded):
         result = item.result
         if result.value is None:
+            continue
+        skip = paired(loaded, item, "value")  # groups that share patients: not independent-groups arithmetic
+        if skip is not None:
+            yield skip
             continue
         counts = item.counts(loaded)
         means = item.means(loaded)

@@ -103,6 +103,8 @@ def compile_citation(ctx: CompileContext, cit: Article, rid: str, yaml_path: tup
             "title": cit.journal.name if cit.journal.title is None else cit.journal.title,
         },
     }
+    if not publication_form["publishedIn"]["identifier"]:  # a journal known by its title only
+        del publication_form["publishedIn"]["identifier"]
     for name in ("volume", "issue"):
         if getattr(cit, name):
             publication_form[name] = getattr(cit, name)

@@ -209,7 +209,8 @@ def _group_statistic(ctx: CompileContext, b: _Builder, n: int | None) -> Json:
     """The statistic of a result about one group (proportion, mean, median, count, finding)."""
     result = b.result
     statistic: Json = {}
-    statistic["statisticType"] = {"coding": [STATISTIC_TYPES[result.statistic]]}
+    if result.statistic in STATISTIC_TYPES:  # a finding with a p-value has no statistic type of its own
+        statistic["statisticType"] = {"coding": [STATISTIC_TYPES[result.statistic]]}
     if result.value is not None:
         statistic["quantity"] = b.quantity(result.value, result.unit)
         b.element("statistic[0].quantity.value", "value", result.value,
@@ -231,10 +232,16 @@ def _group_statistic(ctx: CompileContext, b: _Builder, n: int | None) -> Json:
     elif n is None and result.denominator is not None and result.denominator.kind == "unknown":
         description += " The denominator is not reported."
     statistic = {"description": description, **statistic}
+    authored = result.derived.method if result.derived is not None else None  # derived by the author
+    if authored is not None:
+        for element in (["quantity"] if result.value is not None else []) + \
+                (["numberAffected"] if result.affected is not None else []):
+            b.extensions.append(derived_value(ctx, authored, element))
+        b.notes.append({"text": f"Derived by the definition author: {authored}"})
     if affected is not None:
         statistic["numberAffected"] = affected
         b.element("statistic[0].numberAffected", "affected" if derived_affected is None else "value",
-                  str(affected), derived_affected)
+                  str(affected), derived_affected or authored)
         if derived_affected:
             b.notes.append({"text": derived_affected})
             b.extensions.append(derived_value(ctx, derived_affected, "numberAffected"))
@@ -283,8 +290,8 @@ def _comparative_statistic(ctx: CompileContext, b: _Builder) -> Json:
     sides = (result.comparison.intervention, result.comparison.comparator)
     known = [sizes.get(side) for side in sides]
     sample: Json = {"numberOfStudies": 1}
-    if ctx.config.derived_values and ctx.study.design.kind != "crossover-randomized" and \
-            all(k is not None for k in known):
+    if ctx.config.derived_values and not result.comparison.paired and ctx.study.design.kind != "crossover-randomized" \
+            and all(k is not None for k in known):
         total = sum(k for k in known if k is not None)
         method = (f"Derived by evidencekit: the sum of the compared groups' N ({known[0]} + {known[1]}); "
                   "the source reports each group's N.")
@@ -400,8 +407,9 @@ def _compile_partition(ctx: CompileContext, index: int) -> Json:
 def compile_evidence(ctx: CompileContext) -> list[Json]:
     """One Evidence per reported result with a statistic, and one count Evidence per partition.
 
-    A ``finding`` (words without a statistic) is not Evidence: the study's outcome-measure
-    report carries it (compile/report.py)."""
+    A ``finding`` in words only is not Evidence: the study's outcome-measure report carries it
+    (compile/report.py). A finding with a p-value is: its statistic is the words and the p-value
+    as printed (an inequality stays a Quantity with its comparator)."""
     out = [_compile_partition(ctx, i) for i in range(len(ctx.study.population.partitions))]
-    out += [_compile_result(ctx, i, r) for i, r in enumerate(ctx.study.results) if r.statistic != "finding"]
+    out += [_compile_result(ctx, i, r) for i, r in enumerate(ctx.study.results) if not r.in_words]
     return out

@@ -28,8 +28,8 @@ def derived_value_definition(config: Config) -> Json:
     On an ``Evidence.statistic`` it names the derived element (``element``, a path relative to
     the statistic, e.g. ``numberAffected``); on an ``attributeEstimate`` it marks the whole
     estimate (e.g. a Wilson CI); on a ``Group`` it names the derived element (``quantity``, or
-    ``characteristic[1]`` for the N of members from another arm). ``method`` says how the value was
-    derived.
+    ``characteristic[1]`` for the N of members from another arm); on an ``EvidenceVariable`` a
+    timepoint's bound the author worked out. ``method`` says how the value was derived.
     """
     url = f"{config.canonical_base}/StructureDefinition/derived-value"
     root = "Extension"
@@ -68,7 +68,8 @@ def derived_value_definition(config: Config) -> Json:
         "abstract": False,
         "context": [{"type": "element", "expression": "Evidence.statistic"},
                     {"type": "element", "expression": "Evidence.statistic.attributeEstimate"},
-                    {"type": "element", "expression": "Group"}],
+                    {"type": "element", "expression": "Group"},
+                    {"type": "element", "expression": "EvidenceVariable"}],
         "type": "Extension",
         "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
         "derivation": "constraint",

@@ -198,7 +198,7 @@ def compile_report(ctx: CompileContext, resources: list[Json]) -> Json:
                        ctx.ref("Evidence", r["id"], r.get("title")))
     roles = {v.id: v.role for v in study.variables}
     for i, result in enumerate(study.results):
-        if result.statistic == "finding":
+        if result.in_words:
             kind = "baseline" if roles.get(result.variable) == "baseline" else "outcome"
             variable = by_id[ctx.rid(outcome_variable_id(result))]
             row = rows[kind].add_finding(ctx.ref("EvidenceVariable", variable["id"], variable.get("title")), result)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from ..definitions.model import Result, Study, Timepoint
 from ..terminology import concept, quantity_unit
+from .extensions import derived_value
 from .context import EBM, CompileContext, Json, div
 
 __all__ = ["ASSIGNMENT", "compile_variables", "evidence_variable", "outcome_variable_id", "timepoint_text"]
@@ -127,10 +128,20 @@ def compile_variables(ctx: CompileContext) -> list[Json]:
                                  f"{description} Measured: {when}.", var.handling,
                                  {"concept": {"text": var.title}}, "variable-definition", actual=True,
                                  timing=_timing(study, point))
+            bounds = [(f"extension[1].extension[0].{path}", name, d) for name, path, d in (
+                ("at", "valueDuration", point.at), ("start", "valueRange.low", point.start),
+                ("end", "valueRange.high", point.end)) if d is not None]
+            for element, name, duration in bounds:
+                if duration.derived is not None:  # a bound the author worked out: say how, machine-readably
+                    resource.setdefault("extension", []).append(derived_value(ctx, duration.derived.method, element))
+                    resource["text"] = div(f"Variable: {resource['title']}", resource["description"],
+                                           f"Handling: {var.handling}",
+                                           f"Derived by the definition author ({name}): {duration.derived.method}")
             compiled = ctx.add(resource, "timepoints", j)
-            if point.at is not None:
-                ctx.element(compiled, "EvidenceVariable.extension[1].extension[0].valueDuration.value",
-                            ("timepoints", j, "at", "value"), point.at.value, point.provenance)
+            for element, name, duration in bounds:
+                ctx.element(compiled, f"EvidenceVariable.{element}.value", ("timepoints", j, name, "value"),
+                            duration.value, point.provenance,
+                            duration.derived.method if duration.derived is not None else None)
             out.append(resource)
     titles = {s.id: s.title for s in study.population.subgroups}
     for i, part in enumerate(study.population.partitions):

@@ -454,7 +454,7 @@ def _check_ids(loaded: LoadedStudy) -> list[Diagnostic]:
         ratings = [(("risk_of_bias",), study.assessment.risk_of_bias)]
         ratings += [(("certainty", k), c) for k, c in enumerate(study.assessment.certainty)]
         result_ids = {r.id for r in study.results}
-        findings = {r.id for r in study.results if r.statistic == "finding"}
+        findings = {r.id for r in study.results if r.in_words}
         rated: set[str] = set()
         for where, judged in ratings:
             for i, dom in enumerate(judged.domains):

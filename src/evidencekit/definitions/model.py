@@ -387,6 +387,8 @@ class Duration(Model):
 
     value: DecimalText
     unit: Literal["days", "weeks", "months", "years"]
+    derived: Derivation | None = Field(None, description="how the author worked it out when the source does not "
+                                                          "state it (e.g. three months plus three more)")
 
 
 class Period(Model):
@@ -518,6 +520,9 @@ class Comparison(Model):
 
     intervention: Id
     comparator: Id
+    paired: bool = Field(False, description="the groups are the same patients, or share some (a crossover): the "
+                                            "result is a within-patient comparison; required for groups that share "
+                                            "patients and refused for disjoint ones (EK226)")
 
 
 class StatisticalModel(Model):
@@ -598,6 +603,13 @@ class Result(Model):
     @property
     def comparative(self) -> bool:
         return self.statistic in COMPARATIVE_STATISTICS
+
+    @property
+    def in_words(self) -> bool:
+        """A finding with nothing to carry but words: no Evidence, a row of the study's report. A
+        finding with a p-value (e.g. 'significant improvement (P<0.018)') is Evidence: the p-value,
+        kept as printed, is its statistic's only estimate."""
+        return self.statistic == "finding" and self.p_value is None
 
     @property
     def percent(self) -> bool:
@@ -912,6 +924,26 @@ class Study(Model):
         it is or is analysed as."""
         received = next((s.received for s in self.analysis_sets if s.id == group and s.received), None)
         return next((a for a in self.arms if a.id == received), None) if received else self.arm_of(group)
+
+    def members_of(self, group: str) -> set[str]:
+        """The arms a group's patients were randomized to: an arm itself, an analysis set's arm and
+        the arms it includes members of; the population: every arm."""
+        if any(a.id == group for a in self.arms):
+            return {group}
+        for aset in self.analysis_sets:
+            if aset.id == group:
+                return {aset.arm, *(inc.arm for inc in aset.includes)}
+        return {a.id for a in self.arms}
+
+    def shared_patients(self, first: str, second: str) -> str | None:
+        """Why two groups may hold the same patients, or None when they are disjoint: a crossover
+        design's arms are the same patients; otherwise groups drawn from a common arm may share them."""
+        if self.design.kind == "crossover-randomized":
+            return "in a crossover design every patient receives both treatments"
+        common = self.members_of(first) & self.members_of(second)
+        if not common:
+            return None
+        return f"both hold patients randomized to {', '.join(sorted(common))}"
 
     def arm_of(self, group: str) -> "Arm | None":
         """The arm a group id is (an arm id) or is analysed as (an analysis set id)."""

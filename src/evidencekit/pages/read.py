@@ -98,7 +98,7 @@ class StudyView:
     links: list[tuple[str, str]]
     design: str
     design_codes: list[str]
-    groups: list[tuple[str, int | None, str]]   # name, N, role (profile)
+    groups: list[tuple[str, int | None, str, str]]   # name, N, role (profile), what it is (description)
     rows: list[Row]
     discussion: list[str]
     risk_of_bias: tuple[str, str] | None        # rating display, summary
@@ -244,8 +244,10 @@ def read_output(directory: Path) -> Site:
         if r["resourceType"] != "Evidence":
             continue
         view = evidence[r["id"]]
-        if view.study is not None and view.study not in designs:
-            designs[view.study] = [str(c.get("coding", [{}])[0].get("display", "")) for c in r.get("studyDesign", [])]
+        if view.study is not None:  # the study's design: every code its Evidence carry (a period's are fewer)
+            shown = designs.setdefault(view.study, [])
+            shown += [d for c in r.get("studyDesign", [])
+                      if (d := str(c.get("coding", [{}])[0].get("display", ""))) not in shown]
         if view.synthesis:
             for v in r.get("variableDefinition", []):
                 syntheses.setdefault(v.get("observed", {}).get("reference", ""), view)
@@ -291,7 +293,8 @@ def _study(report: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
     for entry in (_section(report, "population") or {}).get("entry", []):
         group = by_key.get(entry.get("reference", ""), {})
         profile = next(iter(group.get("meta", {}).get("profile", [])), "").removeprefix(EBM)
-        groups.append((str(group.get("name", entry.get("display", ""))), group.get("quantity"), profile))
+        groups.append((str(group.get("name", entry.get("display", ""))), group.get("quantity"), profile,
+                       str(group.get("description", ""))))
     rows: list[Row] = []
     for code, kind in (("outcome-measures", "outcome"), ("baseline-measures", "baseline")):
         for entry in (_section(report, code) or {}).get("entry", []):

@@ -36,7 +36,7 @@ def ek230_unknown_result(question: LoadedQuestion, studies: dict[str, LoadedStud
                                     f"defined studies: {', '.join(sorted(studies)) or 'none'}")
                 continue
             results = [r.id for r in loaded.study.results]
-            finding = next((r for r in loaded.study.results if r.id == cited.result and r.statistic == "finding"), None)
+            finding = next((r for r in loaded.study.results if r.id == cited.result and r.in_words), None)
             if finding is not None:
                 yield question.diag("EK230", Severity.ERROR,
                                     f"study '{cited.study}' result '{cited.result}' is a finding (words, no "
