@@ -431,7 +431,10 @@ def test_card_gives_each_critical_outcome_with_its_certainty_randomized_first(
     lines = card["detail"].split("\n")
     outcomes = [i for i, line in enumerate(lines) if line.startswith("- **")]
     assert [lines[i].split("**")[1] for i in outcomes] == ["Skin disease activity", "Response to treatment",
-                                                           "Serious adverse events"]
+                                                           "Serious adverse events",
+                                                           "Serious adverse events, weeks 0 to 40 (all on IVIG)",
+                                                           "Thromboembolic events, weeks 0 to 16 (randomized)",
+                                                           "Thromboembolic events, weeks 0 to 40 (all on IVIG)"]
     assert all(lines[i].endswith("certainty ⊕⊕◯◯ Low") for i in outcomes)
     skin = lines[outcomes[0] + 1:outcomes[1]]
     assert skin[0].startswith("  - Aggarwal et al. 2022, randomized trial: ") and "8.0 points" in skin[0]

@@ -120,9 +120,11 @@ def test_compiled_without_hard_coded_names(client: Any) -> None:
                            for kind in ("Orders", "Statements"))}
     assert "Observation" in service.rule.types() and "observations" in service.prefetch()
     descriptions = [d for d, _ in service.rule.conditions]
-    assert descriptions[:2] == ["Age 18 to 79 years", "An active diagnosis: dm"]
-    assert "At least 2 distinct agents in the medication history in the last 5 years" in descriptions
-    assert "An observation >= 2.5 mg/dL in the last 90 days" in descriptions
+    assert descriptions[:2] == ["Age 18 to 79 years (a business rule, not a finding of the evidence: Test rule: adults. "
+                                "Test rule: under 80, as ProDERM enrolled.)", "An active diagnosis: dm"]
+    rule = " (a business rule, not a finding of the evidence: Test rule.)"  # each threshold's basis, in the FHIR
+    assert "At least 2 distinct agents in the medication history in the last 5 years" + rule in descriptions
+    assert "An observation >= 2.5 mg/dL in the last 90 days" + rule in descriptions
 
 
 @pytest.mark.parametrize("case, expected", [

@@ -76,6 +76,20 @@ def test_bad_question_is_a_located_error(case: tuple[str, str, str, str, str], t
     assert build.exit_code == 1 and "Traceback" not in build.output and not out.exists()
 
 
+def test_a_certainty_reason_with_another_number_is_reported(tmp_path: Path, runner: CliRunner) -> None:
+    """EK234: 15 is the trial's N, not one of the cited results' (9 of 12, none of 11)."""
+    find = "reason: 9 of 12 patients on IVIG and none of 11 on placebo, in one small trial."
+    text = QUESTION.read_text()
+    assert text.count(find) == 1
+    _, found, lines = _check(runner, _directory(tmp_path, text))
+    assert not [d for d in found if d["code"] == "EK234"], found  # the committed reasons state their results' numbers
+    _, found, lines = _check(runner, _directory(tmp_path / "bad", text.replace(find, find.replace(
+        "in one small trial", "in a trial of 15"))))
+    assert [d["message"] for d in found if d["code"] == "EK234"] == [
+        "outcome 'muscle-improvement': certainty reason states 15, which none of its cited results has "
+        "(hint: state the cited results' own N and counts)"]
+
+
 def test_outcome_without_result_is_reported(tmp_path: Path, runner: CliRunner) -> None:
     text = QUESTION.read_text().replace("\nrecommendation:\n", "\n  - id: mortality\n    title: Death\n    importance: critical\n"
                                         "    handling: dichotomous\nrecommendation:\n")

@@ -36,6 +36,7 @@ from .ek222_p_value_test import ek222_p_value_test
 from .ek223_effect_direction import ek223_effect_direction
 from .ek224_timepoint_missing import ek224_timepoint_missing
 from .ek226_shared_patients import ek226_shared_patients
+from .ek227_reason_numbers import ek227_reason_numbers
 from .ek301_terminology import ek301_unknown_code, ek302_unverified_code
 from .ek305_unit_without_code import ek305_unit_without_code
 
@@ -66,6 +67,7 @@ RULES: tuple[Rule, ...] = (
     Rule("EK223", "comparisons.effect_direction", ek223_effect_direction),
     Rule("EK224", "design.timepoint_missing", ek224_timepoint_missing),
     Rule("EK226", "comparisons.shared_patients", ek226_shared_patients),
+    Rule("EK227", "assessment.reason_numbers", ek227_reason_numbers),
     Rule("EK301", "terminology.unknown_code", ek301_unknown_code),
     Rule("EK302", "terminology.unverified_code", ek302_unverified_code),
     Rule("EK305", "terminology.unit_without_code", ek305_unit_without_code),

@@ -150,6 +150,7 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
         path: tuple[object, ...] = ("qualifies", i)
         var = camel(criterion.id)
         kind = criterion.kind
+        thresholds_before = len(out.thresholds)
         if kind == "age":
             _age(criterion, out, path)
         elif kind == "condition":
@@ -170,8 +171,8 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
             selects, agent_urls = [], []
             for j, agent in enumerate(history.agents):
                 agent_vs = _value_set(ctx, f"{criterion.id}-{agent.id}", f"{agent.display}: {rec.title}",
-                                      f"Codes of {agent.display} in the medication history ({criterion.id}): the "
-                                      "agent as the evidence names it; a site's expansion adds the products it "
+                                      f"Codes of {agent.display} in the medication history ({criterion.id}), as the "
+                                      "recommendation's authors list them; a site's expansion adds the products it "
                                       "orders.", [CodeMatch(concept=k) for k in agent.concepts])
                 out.value_sets.append((agent_vs, path + ("medication_history", "agents", j)))
                 agent_urls.append(agent_vs["url"])
@@ -225,4 +226,10 @@ def compile_criteria(ctx: CompileContext, rec: Recommendation) -> CompiledCriter
             words = criterion.description or (f"An observation {obs.comparator} {obs.value} {obs.unit}"
                                               f"{_look_back_words(obs.look_back)}")
             out.applicability.append((words, f"%{var}{_within('Observation', obs.look_back)}.where({test}).exists()"))
+        # a business rule carries its basis in the PlanDefinition itself, not only in the source map
+        bases = [basis for _, _, provenance, basis in out.thresholds[thresholds_before:] if basis and not provenance]
+        if bases:
+            words, expression = out.applicability[-1]
+            out.applicability[-1] = (f"{words} (a business rule, not a finding of the evidence: "
+                                     f"{' '.join(bases)})", expression)
     return out

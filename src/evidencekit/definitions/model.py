@@ -925,6 +925,23 @@ class Study(Model):
         received = next((s.received for s in self.analysis_sets if s.id == group and s.received), None)
         return next((a for a in self.arms if a.id == received), None) if received else self.arm_of(group)
 
+    def numbers_of(self, result: Result) -> set[Decimal]:
+        """Every number a result has: its estimates, counts and bounds, its N, and for a comparison
+        each group's N and their sum (what a reason about the result may state)."""
+        texts = [getattr(result, f) for f in ("value", "sd", "se", "ci_low", "ci_high", "iqr_low", "iqr_high",
+                                               "range_low", "range_high")]
+        out = {Decimal(t) for t in texts if t is not None and t != NOT_ESTIMABLE}
+        out |= {Decimal(k) for k in (result.affected, result.event_count) if k is not None}
+        sizes = self.population_ids()
+        if result.comparison is not None:
+            known = [sizes.get(side) for side in (result.comparison.intervention, result.comparison.comparator)]
+            out |= {Decimal(k) for k in known if k is not None}
+            if all(k is not None for k in known):
+                out.add(Decimal(sum(k for k in known if k is not None)))
+        elif (n := self.denominator_of(result)) is not None:
+            out.add(Decimal(n))
+        return out
+
     def members_of(self, group: str) -> set[str]:
         """The arms a group's patients were randomized to: an arm itself, an analysis set's arm and
         the arms it includes members of; the population: every arm."""

@@ -15,6 +15,7 @@ from .ek230_unknown_result import ek230_unknown_result
 from .ek231_not_combinable import ek231_not_combinable
 from .ek232_rating_without_reason import ek232_rating_without_reason
 from .ek233_outcome_without_result import ek233_outcome_without_result
+from .ek234_reason_numbers import ek234_reason_numbers
 
 __all__ = ["QUESTION_RULES", "QuestionRule", "run_question_checks"]
 
@@ -37,6 +38,7 @@ QUESTION_RULES: tuple[QuestionRule, ...] = (
     QuestionRule("EK231", "questions.not_combinable", ek231_not_combinable),
     QuestionRule("EK232", "questions.rating_without_reason", ek232_rating_without_reason),
     QuestionRule("EK233", "questions.outcome_without_result", ek233_outcome_without_result),
+    QuestionRule("EK234", "questions.reason_numbers", ek234_reason_numbers),
 )
 
 
