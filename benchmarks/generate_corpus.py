@@ -12,6 +12,7 @@ PlanDefinitions are built too.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,8 @@ _BOUNFOUR = """      - study: bounfour-2014
         directness:
           rating: certainty-rating:no-concern
 """
+#: the question's outcome that cites Dalakas 1993 only (no template copies that study)
+_DALAKAS = re.compile(r"  # Dalakas 1993 \(issue 22\).*?(?=  - id: glucocorticoid-sparing\n)", re.S)
 #: (file, its study id line, its title line) of each template
 TEMPLATES = ((SEED, "\nid: galimberti-2018\n", "\ntitle: IVIG for refractory"),
              (TRIAL, "\nid: aggarwal-2022\n", "\ntitle: IVIG vs placebo"))
@@ -53,6 +56,9 @@ def generate(target: Path, count: int, prefix: str = "synthetic", comparative: b
     question = QUESTION.read_text(encoding="utf-8")
     assert question.count(_BOUNFOUR) == 1 and question.count("\nid: ivig-refractory-cdm-question\n") == 1
     question = question.replace(_BOUNFOUR, "")
+    assert len(_DALAKAS.findall(question)) == 1 and "study: dalakas-1993" in question
+    question = _DALAKAS.sub("", question)
+    assert "dalakas-1993" not in question
     for k in range(questions):
         text = (question.replace("\nid: ivig-refractory-cdm-question\n", f"\nid: {prefix}-question-{k:04d}\n")
                 .replace("study: galimberti-2018\n", f"study: {prefix}-{2 * k:05d}\n")

@@ -56,14 +56,16 @@ EXPECTED = {"e2e-qualifies": 1, "e2e-one-agent": 0, "e2e-juvenile": 0, "e2e-ivig
 
 @pytest.fixture(scope="module")
 def knowledge(tmp_path_factory: pytest.TempPathFactory, fhir_server: str) -> Path:
-    """The three studies and the IVIG question (with the recommendation) under their own ids, built and
+    """Every study and the IVIG question (with the recommendation) under their own ids, built and
     pushed into HAPI."""
     work = tmp_path_factory.mktemp("e2e")
     definitions = work / "definitions"
     shutil.copytree(DEFINITIONS / "sources", definitions / "sources")
     question = (DEFINITIONS / "ivig-refractory-cdm-question.yaml").read_text(encoding="utf-8")
     question = question.replace("\nid: ivig-refractory-cdm-question\n", f"\nid: {QUESTION}\n", 1)
-    for study in ("galimberti-2018-ivig-cutaneous-dm", "aggarwal-2022-proderm", "bounfour-2014-ivig-dm-skin"):
+    studies = sorted(p.stem for p in DEFINITIONS.glob("*.yaml") if "\nresults:\n" in p.read_text(encoding="utf-8"))
+    assert len(studies) == 4
+    for study in studies:
         sid = "-".join(study.split("-")[:2])
         text = (DEFINITIONS / f"{study}.yaml").read_text(encoding="utf-8")
         assert text.count(f"\nid: {sid}\n") == 1 and f"study: {sid}\n" in question
@@ -178,9 +180,16 @@ def test_patient_view_fetches_from_hapi(service: tuple[str, ehr.Signer], fhir_se
 def test_card_links_resolve_on_the_server(service: tuple[str, ehr.Signer], fhir_server: str,
                                           patients: dict[str, Any]) -> None:
     card = _call(service, fhir_server, ehr.hook_request("patient-view", "e2e-qualifies")).json()["cards"][0]
-    # the summary of findings, the 8 study results of the 3 critical outcomes, the 3 citations
-    assert [link["url"].split("/")[-2] for link in card["links"]] == ["Composition"] + ["Evidence"] * 8 + \
-        ["Citation"] * 3
+    # the summary of findings, the study results of the critical outcomes (12, of 6 outcomes), the citations of
+    # their studies (3: Dalakas 1993 answers an important outcome only)
+    import yaml
+
+    critical = [o for o in yaml.safe_load((DEFINITIONS / "ivig-refractory-cdm-question.yaml").read_text())["outcomes"]
+                if o["importance"] == "critical"]
+    results = [r for o in critical for r in o.get("results", [])]
+    assert (len(critical), len(results), len({r["study"] for r in results})) == (6, 12, 3)
+    assert [link["url"].split("/")[-2] for link in card["links"]] == ["Composition"] + ["Evidence"] * len(results) + \
+        ["Citation"] * len({r["study"] for r in results})
     for link in card["links"]:
         assert link["url"].startswith(fhir_server + "/")
         resource = httpx.get(link["url"], headers={"Accept": "application/fhir+json"}).json()

@@ -258,7 +258,8 @@ def _shell(ctx: CompileContext, report: Report, rid: str, profile: str, classifi
 def _record_citation(ctx: CompileContext, report: Report, record: RegistryRecord, rid: str,
                      yaml_path: tuple[object, ...]) -> Json:
     """A registry's record of the study (database-entry-citation): the registry is the database."""
-    identifier: Json = {"type": {"text": f"{record.registry} record"}, "value": record.identifier,
+    identifier: Json = {"type": {"text": f"{record.registry} record"},
+                        **({"system": record.system} if record.system else {}), "value": record.identifier,
                         "assigner": {"display": record.registry}}
     web = [{"url": record.url}] if record.url else []
     resource = _shell(ctx, report, rid, "database-entry-citation",

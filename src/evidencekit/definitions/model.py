@@ -202,6 +202,8 @@ class RegistryRecord(Model):
     registry: Text = Field(description="the registry, e.g. ClinicalTrials.gov")
     identifier: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")] = Field(
         description="the record's accession in the registry, e.g. NCT02728752")
+    system: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = Field(
+        None, description="the registry's identifier system URI, when one is established (e.g. https://clinicaltrials.gov)")
     title: Text = Field(description="what the record is, e.g. 'ClinicalTrials.gov results record NCT02728752'")
     url: Annotated[str, Field(pattern=_HTTPS)] | None = None
     provenance: list[Provenance] = Field(min_length=1)
