@@ -143,6 +143,10 @@ def test_whole_study_safety_on_the_card(seed_build: Path, tmp_path: Path) -> Non
     detail = response.json()["cards"][0]["detail"]
     assert "Serious adverse events, weeks 0 to 40 (all on IVIG)" in detail and "14 of 95 patients" in detail
     assert "Thromboembolic events, weeks 0 to 40 (all on IVIG)" in detail and "6 of 95 patients" in detail
+    # the open-label rows are not offered as randomized evidence; the First Period's rows are
+    outside = "Aggarwal et al. 2022, randomized trial (outside its randomized period): "
+    assert f"{outside}14 of 95 patients" in detail and f"{outside}6 of 95 patients" in detail
+    assert "Aggarwal et al. 2022, randomized trial: 1 of 52 patients" in detail
 
 
 @pytest.mark.parametrize(("edit", "code", "words"), [

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..definitions.loader import LoadedStudy
-from ..definitions.model import Recommendation, Study
+from ..definitions.model import Recommendation, Result, Study
 from ..definitions.question import QuestionOutcome
 from .context import CompileContext, Json, div
 from ..terminology import concept
@@ -38,11 +38,19 @@ DESIGN_ORDER = {"parallel-randomized": (0, "randomized trial"), "crossover-rando
                 "single-group": (2, "single-group study")}
 
 
-def study_label(study: Study) -> str:
-    """'Aggarwal 2022, randomized trial': first author, year and design, for card lines."""
+#: SEVCO's randomized assignment (study-design codes are terminology keys)
+_RANDOMIZED = "study-design:SEVCO:01003"
+
+
+def study_label(study: Study, result: Result | None = None) -> str:
+    """'Aggarwal 2022, randomized trial': first author, year and design, for card lines; a result
+    measured outside the trial's randomized period (an open-label extension) says so."""
     cited = study.citation
     author = cited.authors[0].family + (" et al." if len(cited.authors) > 1 or not cited.authors_complete else "")
-    return f"{author} {cited.issue_date[:4]}, {DESIGN_ORDER[study.design.kind][1]}"
+    label = f"{author} {cited.issue_date[:4]}, {DESIGN_ORDER[study.design.kind][1]}"
+    if result is not None and _RANDOMIZED in study.design.codes and _RANDOMIZED not in study.design_codes_for(result):
+        label += " (outside its randomized period)"
+    return label
 
 
 def _justifying(ctx: CompileContext, rec: Recommendation) -> list[QuestionOutcome]:
@@ -73,8 +81,10 @@ def _documentation(ctx: CompileContext, rec: Recommendation, compiled: Mapping[s
         ranked = sorted(outcome.results, key=lambda c: DESIGN_ORDER[studies[c.study].study.design.kind][0])
         for cited in ranked:
             evidence = compiled[f"Evidence/{cited.study}-{cited.result}"]
+            study = studies[cited.study].study
+            result = next((r for r in study.results if r.id == cited.result), None)
             docs.append({"type": "justification", "label": "result",
-                         "display": study_label(studies[cited.study].study), "resource": evidence["url"]})
+                         "display": study_label(study, result), "resource": evidence["url"]})
             if cited.study not in cited_studies:
                 cited_studies.append(cited.study)
     for study_id in cited_studies:
