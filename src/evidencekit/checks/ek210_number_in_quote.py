@@ -80,7 +80,8 @@ def ek210_number_in_quote(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     counts += [(("arms", i, "n"), a.n) for i, a in enumerate(study.arms)]
     for i, aset in enumerate(study.analysis_sets):
         counts.append((("analysis_sets", i, "n"), aset.n))
-        counts += [(("analysis_sets", i, "includes", j, "n"), inc.n) for j, inc in enumerate(aset.includes)]
+        counts += [(("analysis_sets", i, "includes", j, "n"), inc.n) for j, inc in enumerate(aset.includes)
+                   if inc.n is not None]
     for path, count in counts:
         if count.derived is None and not _mentions([p.quote for p in count.provenance], str(count.value)):
             yield loaded.diag("EK210", Severity.ERROR, f"N {count.value} is not in its provenance quotes",

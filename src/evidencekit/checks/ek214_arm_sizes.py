@@ -51,10 +51,11 @@ def ek214_arm_sizes(loaded: LoadedStudy) -> Iterator[Diagnostic]:
         own = arm_n.get(aset.arm)
         if own is None:
             continue
-        extra = sum(inc.n.value for inc in aset.includes)
+        known = [inc.n.value for inc in aset.includes if inc.n is not None]
+        extra = sum(known) if len(known) == len(aset.includes) else None  # an unknown N bounds nothing
         for j, inc in enumerate(aset.includes):
             other = arm_n.get(inc.arm)
-            if other is not None and inc.n.value > other:
+            if other is not None and inc.n is not None and inc.n.value > other:
                 yield loaded.diag("EK214", Severity.ERROR,
                                   f"analysis set '{aset.id}' includes {inc.n.value} participants of arm "
                                   f"'{inc.arm}', which has {other}", "analysis_sets", i, "includes", j, "n", "value")
@@ -65,7 +66,7 @@ def ek214_arm_sizes(loaded: LoadedStudy) -> Iterator[Diagnostic]:
                               "analysis_sets", i, "n", "value",
                               hint="list the participants from other arms in `includes` with their N and reason "
                                    "(e.g. switchers), or check the N")
-        elif aset.n.value > own + extra:
+        elif extra is not None and aset.n.value > own + extra:
             yield loaded.diag("EK214", Severity.ERROR,
                               f"analysis set '{aset.id}' has {aset.n.value} participants, more than its arm "
                               f"({own}) and the included participants ({extra}) together",

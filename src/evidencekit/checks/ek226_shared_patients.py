@@ -21,7 +21,7 @@ def ek226_shared_patients(loaded: LoadedStudy) -> Iterator[Diagnostic]:
     cross-over trials); CONSORT 2010 extension to crossover trials (Dwan K et al., BMJ
     2019;366:l4378), item 12a.
 
-    **Bad** (the sets share the 8 patients who crossed over)::
+    **Bad** (the sets share the patients who crossed over)::
 
         comparison: {intervention: ever-ivig, comparator: ever-placebo}
 

@@ -179,12 +179,14 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
             characteristics.append(coded_characteristic(given.title, given.concepts, "Received"))
             blocks.append(f"Received: {given.title}")
         for inc in aset.includes:
+            how_many = f"{inc.n.value} participants" if inc.n is not None else "participants (how many is not reported)"
             characteristics.append(_member_of(ctx, inc.arm, arm_titles.get(inc.arm, inc.arm),
-                                              f"{inc.n.value} participants of this arm: {inc.reason}"))
-            blocks.append(f"Includes {inc.n.value} participants of {arm_titles.get(inc.arm, inc.arm)}: {inc.reason}")
+                                              f"{how_many} of this arm: {inc.reason}"))
+            blocks.append(f"Includes {how_many} of {arm_titles.get(inc.arm, inc.arm)}: {inc.reason}")
         extensions = [{"url": COMBINATION_METHOD, "valueCode": "any-of"}] if aset.includes else []
         marks, lines = _derived_marks(ctx, [("quantity", aset.n)] + [(f"characteristic[{j + 1}]", inc.n)
-                                                                      for j, inc in enumerate(aset.includes)])
+                                                                      for j, inc in enumerate(aset.includes)
+                                                                      if inc.n is not None])
         role = group_profile(study, aset.id)
         group = _group(ctx, aset.id, role, "Analysis set", aset.title, aset.description, aset.n.value,
                        characteristics, blocks + lines, extensions + marks)
@@ -192,8 +194,10 @@ def compile_groups(ctx: CompileContext) -> list[Json]:
         ctx.element(compiled, "Group.quantity", ("analysis_sets", i, "n", "value"), str(aset.n.value),
                     aset.n.provenance, _method(aset.n))
         for j, inc in enumerate(aset.includes):
-            ctx.element(compiled, f"Group.characteristic[{j + 1}]", ("analysis_sets", i, "includes", j, "n", "value"),
-                        str(inc.n.value), inc.n.provenance, _method(inc.n))
+            if inc.n is not None:
+                ctx.element(compiled, f"Group.characteristic[{j + 1}]",
+                            ("analysis_sets", i, "includes", j, "n", "value"), str(inc.n.value), inc.n.provenance,
+                            _method(inc.n))
         out.append(group)
 
     titles = {s.id: s.title for s in pop.subgroups}

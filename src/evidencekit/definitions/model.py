@@ -365,7 +365,8 @@ class Inclusion(Model):
     """Members of an analysis set that come from another arm (e.g. switchers)."""
 
     arm: Id
-    n: Size
+    n: Size | None = Field(None, description="how many, when a source gives it (or the author derives it from "
+                                             "what the sources give); left out, it stays unknown")
     reason: Text = Field(description="why they are in this set, e.g. 'switched to IVIG after deterioration'")
 
 
