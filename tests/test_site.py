@@ -231,3 +231,27 @@ def test_a_pooled_estimate_is_a_diamond_on_its_studies_axis(tmp_path: Path) -> N
     assert svgs[0].count('id="estimate-pooled"') == 1 and svgs[0].count('id="ci-pooled"') == 1
     assert f"Pooled: {format(pooled['quantity']['value'].scaleb(2), 'f')}" in svgs[0]
     assert svgs[0].count('id="estimate-') == 3  # the two studies and the pooled estimate
+
+
+def test_a_group_size_the_author_derived_is_marked_on_the_study_page(tmp_path: Path) -> None:
+    """A surface shows the mark an N has in FHIR: here a population N written with `derived:`."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from evidencekit.cli import main
+
+    definitions = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, definitions)
+    seed = definitions / "galimberti-2018-ivig-cutaneous-dm.yaml"
+    text = seed.read_text()
+    find = "  n:\n    value: 42\n"
+    assert text.count(find) == 1
+    seed.write_text(text.replace(find, "  n:\n    value: 42\n    derived: {method: 15 + 25 + 1 + 1 subgroups}\n"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(definitions), "-o", str(tmp_path / "out")]).exit_code == 0
+    assert runner.invoke(main, ["report", str(tmp_path / "out")]).exit_code == 0
+    page = (tmp_path / "out" / "site" / "studies" / "galimberti-2018.html").read_text()
+    assert '<data value="42">42</data> <span class="derived" title="15 + 25 + 1 + 1 subgroups">derived</span>' in page
+    committed = (ROOT / "output" / "site" / "studies" / "galimberti-2018.html").read_text()
+    assert '<span class="derived" title="15 + 25' not in committed  # the reported N carries no mark

@@ -98,7 +98,7 @@ class StudyView:
     links: list[tuple[str, str]]
     design: str
     design_codes: list[str]
-    groups: list[tuple[str, int | None, str, str]]   # name, N, role (profile), what it is (description)
+    groups: list[tuple[str, int | None, str, str, str | None]]  # name, N, profile, description, how N was derived
     rows: list[Row]
     discussion: list[str]
     risk_of_bias: tuple[str, str] | None        # rating display, summary
@@ -293,8 +293,9 @@ def _study(report: Json, by_key: dict[str, Json], evidence: dict[str, EvidenceVi
     for entry in (_section(report, "population") or {}).get("entry", []):
         group = by_key.get(entry.get("reference", ""), {})
         profile = next(iter(group.get("meta", {}).get("profile", [])), "").removeprefix(EBM)
+        derived = dict(_derived_methods(group.get("extension", []))).get("quantity")  # an N the author derived
         groups.append((str(group.get("name", entry.get("display", ""))), group.get("quantity"), profile,
-                       str(group.get("description", ""))))
+                       str(group.get("description", "")), derived))
     rows: list[Row] = []
     for code, kind in (("outcome-measures", "outcome"), ("baseline-measures", "baseline")):
         for entry in (_section(report, code) or {}).get("entry", []):
